@@ -1,0 +1,126 @@
+"""Per-sample and mini-batch training speed: fastnn (Numba) against its NumPy reference.
+
+Both systems train the same network from the same seed on the same rows, side by
+side in one process, one thread each. Each figure is the median samples/s over
+``--repeats`` timed epochs, after a warm-up; the first call (JIT compile, or
+loading the compiled code from Numba's cache) is timed and reported apart.
+
+Usage::
+
+    python bench/bench_foundation.py            # writes bench/results/foundation.md
+    python bench/bench_foundation.py --quick    # smaller sizes, a smoke test
+"""
+
+import os
+
+# One thread for every BLAS, set before NumPy loads: the comparison is per core.
+for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import fastnn  # noqa: E402
+from fastnn import datasets, optimizers  # noqa: E402
+
+
+def fashion_rows(n, dtype):
+    """Fashion-MNIST training rows if installed, else random rows of that shape."""
+    try:
+        (x, t), _ = datasets.load_fashion_mnist(dtype=dtype)
+        return x[:n], t[:n], "Fashion-MNIST"
+    except FileNotFoundError:
+        rng = np.random.default_rng(0)
+        x = rng.random((n, 784)).astype(dtype)
+        x[x < 0.5] = 0  # about as sparse as the real images
+        return x, rng.integers(0, 10, n), "random (Fashion-MNIST not installed)"
+
+
+def time_fit(net, X, T, batch_size, repeats, lr):
+    """Return (first-call seconds, median samples/s over `repeats` epochs)."""
+    opt = optimizers.SGD(lr=lr)
+    start = time.perf_counter()
+    net.fit(X[:5], T[:5], optimizer=opt, batch_size=batch_size)  # compile or cache load
+    first = time.perf_counter() - start
+    net.fit(X, T, optimizer=opt, batch_size=batch_size)  # warm caches and branch predictors
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        net.fit(X, T, optimizer=opt, batch_size=batch_size)
+        rates.append(len(X) / (time.perf_counter() - start))
+    return first, statistics.median(rates)
+
+
+def cases(quick):
+    scale = 10 if quick else 1
+    yield ("2-10-1 ReLU, MSE (regression)", [2, 10, 1], "identity", 1, "float64", 400,
+           1_000_000 // scale, 20_000 // scale, "regression")
+    yield ("2-10-1 ReLU, MSE (regression)", [2, 10, 1], "identity", 1, "float32", 400,
+           1_000_000 // scale, 20_000 // scale, "regression")
+    yield ("784-40-10 ReLU, softmax-CE", [784, 40, 10], "softmax", 1, "float64", 12,
+           60_000 // scale, 4_000 // scale, "fashion")
+    yield ("784-40-10 ReLU, softmax-CE", [784, 40, 10], "softmax", 1, "float32", 18,
+           60_000 // scale, 4_000 // scale, "fashion")
+    yield ("784-256-128-10 ReLU, softmax-CE", [784, 256, 128, 10], "softmax", 100, "float32",
+           1.0, 30_000 // scale, 30_000 // scale, "fashion")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a tenth of the samples")
+    parser.add_argument("--repeats", type=int, default=5, help="timed epochs per system")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" /
+                        "foundation.md", help="Markdown file to write")
+    args = parser.parse_args(argv)
+
+    rows = []
+    source = "-"
+    for name, sizes, output, batch, dtype, target, n_fast, n_ref, data in cases(args.quick):
+        if data == "regression":
+            X, T = datasets.make_regression(n_fast, seed=0, dtype=dtype)
+            lr = 0.07
+        else:
+            X, T, source = fashion_rows(n_fast, dtype)
+            lr = 0.05 if batch == 1 else 0.1
+        result = {}
+        for backend, n in (("numba", n_fast), ("numpy", n_ref)):
+            net = fastnn.MLP(sizes, hidden="relu", output=output, dtype=dtype, seed=0,
+                             backend=backend)
+            result[backend] = time_fit(net, X[:n], T[:n], batch, args.repeats, lr)
+        ratio = result["numba"][1] / result["numpy"][1]
+        rows.append([name, "per-sample" if batch == 1 else f"batch {batch}", dtype,
+                     f"{result['numba'][1]:,.0f}", f"{result['numpy'][1]:,.0f}",
+                     f"{ratio:,.1f}x", f"{target:g}x", "yes" if ratio >= target else "NO",
+                     f"{result['numba'][0]:.2f}"])
+        print(" | ".join(rows[-1]), flush=True)
+
+    header = ["network", "mode", "dtype", "fastnn samples/s", "NumPy ref samples/s",
+              "fastnn / NumPy", "target", "met", "fastnn first call (s)"]
+    lines = [
+        "# fastnn vs the NumPy reference: training throughput",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, NumPy {np.__version__}, one BLAS thread. "
+        f"Image data: {source}.",
+        f"Command: `python bench/bench_foundation.py{' --quick' if args.quick else ''}`; median "
+        f"of {args.repeats} epochs per system after a warm-up. The first call includes JIT "
+        "compilation, or loading it from Numba's cache when that is warm.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = args.out.with_suffix(".tmp")
+    temporary.write_text("\n".join(lines) + "\n")
+    temporary.replace(args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""Input validation shared by the public API: clear errors that name the argument."""
+
+import numbers
+
+import numpy as np
+
+DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def check_dtype(dtype):
+    """Return ``np.dtype`` for "float32"/"float64" (or those types), else raise."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved.name not in DTYPES:
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return resolved
+
+
+def check_int(name, value, *, minimum):
+    """Return ``value`` as int if it is an integer >= ``minimum``, else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def as_matrix(name, values, n_columns, dtype):
+    """Return ``values`` as a finite C-contiguous ``(n, n_columns)`` array of ``dtype``.
+
+    A 1-D array is one sample when ``n_columns > 1``, and a column of samples
+    when ``n_columns == 1``.
+    """
+    try:
+        array = np.asarray(values)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be array-like numbers: {error}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    if array.ndim == 1:
+        array = array.reshape(-1, 1) if n_columns == 1 else array.reshape(1, -1)
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (samples, features), got shape {array.shape}")
+    if array.shape[0] == 0:
+        raise ValueError(f"{name} has no samples (shape {array.shape})")
+    if array.shape[1] != n_columns:
+        raise ValueError(
+            f"{name} has {array.shape[1]} columns (shape {array.shape}), the network needs "
+            f"{n_columns}"
+        )
+    array = np.ascontiguousarray(array, dtype=dtype)
+    if not np.all(np.isfinite(array)):
+        bad = np.argwhere(~np.isfinite(array))[0]
+        raise ValueError(
+            f"{name} contains NaN or inf (first at row {bad[0]}, column {bad[1]}); "
+            "clean or impute the data first"
+        )
+    return array

@@ -1,0 +1,286 @@
+"""The compiled kernels again, in plain textbook NumPy: the definition of correct.
+
+Every public kernel of :mod:`kernels` has a twin here with the same name and
+signature, written the way the course writes it (``u = np.dot(x, W) + b``,
+``delta = np.dot(delta, W.T) * f'(a)``, whole-vector optimizer formulas). The
+tests compare each kernel to its twin, and ``MLP(backend="numpy")`` trains on
+these functions: it is the NumPy baseline of every benchmark.
+"""
+
+import numpy as np
+
+from kernels.codes import (
+    ACTIVATION, ADADELTA, ADAGRAD, ADAM, B_OFFSET, FAN_IN, FAN_OUT, IDENTITY, LEAKY_RELU,
+    LEAKY_RELU_SLOPE, RELU, RMSPROP, SGD, SIGMOID, SIGMOID_BCE, SOFTMAX_CE, STEP, TANH,
+    UNIT_OFFSET, W_OFFSET,
+)
+
+# ---------------------------------------------------------------- dense layer
+
+
+def dense_forward(x, W, b, out):
+    out[...] = np.dot(x, W) + b
+
+
+def dense_backward_params(x, delta, dW, db):
+    dW[...] = np.dot(x.T, delta)
+    db[...] = np.sum(delta, axis=0)
+
+
+def dense_backward_input(delta, W, dx):
+    dx[...] = np.dot(delta, W.T)
+
+
+# ---------------------------------------------------------------- activations
+
+
+def _sigmoid(x):
+    # 1 / (1 + exp(-x)), written so that exp never overflows.
+    return np.exp(-np.logaddexp(0, -x))
+
+
+def activation_forward(code, u, out):
+    if code == RELU:
+        out[...] = np.maximum(0, u)
+    elif code == SIGMOID:
+        out[...] = _sigmoid(u)
+    elif code == TANH:
+        out[...] = np.tanh(u)
+    elif code == STEP:
+        out[...] = (u > 0).astype(u.dtype)
+    elif code == LEAKY_RELU:
+        out[...] = np.where(u > 0, u, LEAKY_RELU_SLOPE * u)
+    elif code == IDENTITY:
+        out[...] = u
+
+
+def activation_derivative(code, a, out):
+    if code == RELU:
+        out[...] = (a > 0).astype(a.dtype)
+    elif code == SIGMOID:
+        out[...] = a * (1 - a)
+    elif code == TANH:
+        out[...] = 1 - a**2
+    elif code == STEP:
+        out[...] = 0
+    elif code == LEAKY_RELU:
+        out[...] = np.where(a > 0, 1, LEAKY_RELU_SLOPE)
+    else:
+        out[...] = 1
+
+
+def activation_backward(code, a, delta):
+    slope = np.empty_like(a)
+    activation_derivative(code, a, slope)
+    delta *= slope
+
+
+def softmax(z, out):
+    shifted = z - np.max(z, axis=1, keepdims=True)
+    e = np.exp(shifted)
+    out[...] = e / np.sum(e, axis=1, keepdims=True)
+
+
+# ---------------------------------------------------------------- losses
+
+
+def output_activation(loss_code, z, out):
+    if loss_code == SOFTMAX_CE:
+        softmax(z, out)
+    elif loss_code == SIGMOID_BCE:
+        out[...] = _sigmoid(z)
+    else:
+        out[...] = z
+
+
+def loss_value(loss_code, z, t):
+    batch = z.shape[0]
+    z = z.astype(np.float64)
+    if loss_code == SOFTMAX_CE:
+        top = np.max(z, axis=1, keepdims=True)
+        log_sum_exp = top + np.log(np.sum(np.exp(z - top), axis=1, keepdims=True))
+        return float(np.sum(t * (log_sum_exp - z)) / batch)
+    if loss_code == SIGMOID_BCE:
+        return float(np.sum(np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))) / batch)
+    return float(0.5 * np.sum((z - t) ** 2) / batch)
+
+
+def loss_delta(y, t, out):
+    out[...] = (y - t) / y.shape[0]
+
+
+def loss_and_delta(loss_code, z, t, y, delta):
+    output_activation(loss_code, z, y)
+    loss_delta(y, t, delta)
+    return loss_value(loss_code, z, t)
+
+
+def count_correct(loss_code, y, t):
+    if loss_code == SOFTMAX_CE:
+        return float(np.sum(np.argmax(y, axis=1) == np.argmax(t, axis=1)))
+    if loss_code == SIGMOID_BCE:
+        return float(np.sum(np.mean((y >= 0.5) == (t >= 0.5), axis=1)))
+    return 0.0
+
+
+# ---------------------------------------------------------------- optimizers
+
+
+def sgd_step(theta, grad, state, hyper, t):
+    lr, momentum, dampening, nesterov, decay = hyper[:5]
+    g = grad + decay * theta if decay != 0 else grad
+    if momentum != 0:
+        buf = state[0]
+        if t == 1:
+            buf[...] = g
+        else:
+            buf[...] = momentum * buf + (1 - dampening) * g
+        g = g + momentum * buf if nesterov != 0 else buf
+    theta -= lr * g
+
+
+def adagrad_step(theta, grad, state, hyper, t):
+    lr, lr_decay, eps, decay = hyper[0], hyper[1], hyper[2], hyper[4]
+    g = grad + decay * theta if decay != 0 else grad
+    clr = lr / (1 + (t - 1) * lr_decay)
+    state[0] += g * g
+    theta -= clr * g / (np.sqrt(state[0]) + eps)
+
+
+def rmsprop_step(theta, grad, state, hyper, t):
+    lr, alpha, eps, momentum, decay, centered = hyper[:6]
+    g = grad + decay * theta if decay != 0 else grad
+    square_avg, grad_avg, buf = state
+    square_avg[...] = alpha * square_avg + (1 - alpha) * g * g
+    if centered != 0:
+        grad_avg[...] = alpha * grad_avg + (1 - alpha) * g
+        denom = np.sqrt(square_avg - grad_avg**2) + eps
+    else:
+        denom = np.sqrt(square_avg) + eps
+    if momentum > 0:
+        buf[...] = momentum * buf + g / denom
+        theta -= lr * buf
+    else:
+        theta -= lr * g / denom
+
+
+def adadelta_step(theta, grad, state, hyper, t):
+    lr, rho, eps, decay = hyper[0], hyper[1], hyper[2], hyper[4]
+    g = grad + decay * theta if decay != 0 else grad
+    square_avg, acc_delta = state[0], state[1]
+    square_avg[...] = rho * square_avg + (1 - rho) * g * g
+    d = np.sqrt(acc_delta + eps) / np.sqrt(square_avg + eps) * g
+    acc_delta[...] = rho * acc_delta + (1 - rho) * d * d
+    theta -= lr * d
+
+
+def adam_step(theta, grad, state, hyper, t):
+    lr, beta1, beta2, eps, decay, amsgrad, decoupled = hyper[:7]
+    if decoupled != 0:
+        theta *= 1 - lr * decoupled
+    g = grad + decay * theta if decay != 0 else grad
+    m, v, v_max = state
+    m[...] = beta1 * m + (1 - beta1) * g
+    v[...] = beta2 * v + (1 - beta2) * g * g
+    if amsgrad != 0:
+        np.maximum(v_max, v, out=v_max)
+        v = v_max
+    step_size = lr / (1 - float(beta1) ** t)
+    correction2_sqrt = np.sqrt(1 - float(beta2) ** t)
+    theta -= (step_size * m / (np.sqrt(v) / correction2_sqrt + eps)).astype(theta.dtype)
+
+
+_STEPS = {SGD: sgd_step, ADAGRAD: adagrad_step, RMSPROP: rmsprop_step,
+          ADADELTA: adadelta_step, ADAM: adam_step}
+
+
+def optimizer_step(code, theta, grad, state, hyper, step):
+    step[0] += 1
+    _STEPS[code](theta, grad, state, hyper, int(step[0]))
+
+
+# ---------------------------------------------------------------- network
+
+
+def layer_weights(theta, layout, layer):
+    fan_in, fan_out = layout[layer, FAN_IN], layout[layer, FAN_OUT]
+    w_start, b_start = layout[layer, W_OFFSET], layout[layer, B_OFFSET]
+    W = theta[w_start : w_start + fan_in * fan_out].reshape(fan_in, fan_out)
+    return W, theta[b_start : b_start + fan_out]
+
+
+def layer_block(buffer, layout, layer, batch):
+    fan_out = layout[layer, FAN_OUT]
+    start = batch * layout[layer, UNIT_OFFSET]
+    return buffer[start : start + batch * fan_out].reshape(batch, fan_out)
+
+
+def forward(theta, layout, x, acts):
+    batch, layers = x.shape[0], layout.shape[0]
+    a = x
+    for layer in range(layers):
+        W, b = layer_weights(theta, layout, layer)
+        u = layer_block(acts, layout, layer, batch)
+        dense_forward(a, W, b, u)
+        if layer < layers - 1:
+            activation_forward(layout[layer, ACTIVATION], u, u)
+        a = u
+
+
+def predict(theta, layout, loss_code, x, acts, out):
+    forward(theta, layout, x, acts)
+    output_activation(loss_code, layer_block(acts, layout, layout.shape[0] - 1, x.shape[0]), out)
+
+
+def backward(theta, layout, x, acts, deltas, grad):
+    batch = x.shape[0]
+    for layer in range(layout.shape[0] - 1, -1, -1):
+        delta = layer_block(deltas, layout, layer, batch)
+        dW, db = layer_weights(grad, layout, layer)
+        a_prev = x if layer == 0 else layer_block(acts, layout, layer - 1, batch)
+        dense_backward_params(a_prev, delta, dW, db)
+        if layer > 0:
+            W, _ = layer_weights(theta, layout, layer)
+            delta_prev = layer_block(deltas, layout, layer - 1, batch)
+            dense_backward_input(delta, W, delta_prev)
+            activation_backward(layout[layer - 1, ACTIVATION], a_prev, delta_prev)
+
+
+def gradient(theta, layout, loss_code, x, t, acts, deltas, y, grad):
+    batch, last = x.shape[0], layout.shape[0] - 1
+    forward(theta, layout, x, acts)
+    z = layer_block(acts, layout, last, batch)
+    loss = loss_and_delta(loss_code, z, t, y, layer_block(deltas, layout, last, batch))
+    backward(theta, layout, x, acts, deltas, grad)
+    return loss
+
+
+# ---------------------------------------------------------------- training
+
+
+def train_epoch_sample(theta, layout, loss_code, X, T, order, opt_code, state, hyper, step,
+                       grad, acts, deltas, y, step_losses, step_correct):
+    for s, row in enumerate(order):
+        x, t = X[row : row + 1], T[row : row + 1]
+        step_losses[s] = gradient(theta, layout, loss_code, x, t, acts, deltas, y, grad)
+        step_correct[s] = count_correct(loss_code, y, t)
+        if not np.isfinite(step_losses[s]):
+            return s
+        optimizer_step(opt_code, theta, grad, state, hyper, step)
+    return len(order)
+
+
+def train_epoch_batch(theta, layout, loss_code, X, T, order, batch_size, opt_code, state,
+                      hyper, step, grad, x_batch, t_batch, acts, deltas, y, batch_losses,
+                      batch_correct):
+    n_batches = (len(order) + batch_size - 1) // batch_size
+    for bi in range(n_batches):
+        rows = order[bi * batch_size : (bi + 1) * batch_size]
+        x, t = X[rows], T[rows]
+        yb = y[: len(rows)]
+        batch_losses[bi] = gradient(theta, layout, loss_code, x, t, acts, deltas, yb, grad)
+        batch_correct[bi] = count_correct(loss_code, yb, t)
+        if not np.isfinite(batch_losses[bi]):
+            return bi
+        optimizer_step(opt_code, theta, grad, state, hyper, step)
+    return n_batches
