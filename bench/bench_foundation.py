@@ -58,24 +58,73 @@ def time_fit(net, X, T, batch_size, repeats, lr):
 
 def cases(quick):
     scale = 10 if quick else 1
-    yield ("2-10-1 ReLU, MSE (regression)", [2, 10, 1], "identity", 1, "float64", 400,
-           1_000_000 // scale, 20_000 // scale, "regression")
-    yield ("2-10-1 ReLU, MSE (regression)", [2, 10, 1], "identity", 1, "float32", 400,
-           1_000_000 // scale, 20_000 // scale, "regression")
-    yield ("784-40-10 ReLU, softmax-CE", [784, 40, 10], "softmax", 1, "float64", 12,
-           60_000 // scale, 4_000 // scale, "fashion")
-    yield ("784-40-10 ReLU, softmax-CE", [784, 40, 10], "softmax", 1, "float32", 18,
-           60_000 // scale, 4_000 // scale, "fashion")
-    yield ("784-256-128-10 ReLU, softmax-CE", [784, 256, 128, 10], "softmax", 100, "float32",
-           1.0, 30_000 // scale, 30_000 // scale, "fashion")
+    yield (
+        "2-10-1 ReLU, MSE (regression)",
+        [2, 10, 1],
+        "identity",
+        1,
+        "float64",
+        400,
+        1_000_000 // scale,
+        20_000 // scale,
+        "regression",
+    )
+    yield (
+        "2-10-1 ReLU, MSE (regression)",
+        [2, 10, 1],
+        "identity",
+        1,
+        "float32",
+        400,
+        1_000_000 // scale,
+        20_000 // scale,
+        "regression",
+    )
+    yield (
+        "784-40-10 ReLU, softmax-CE",
+        [784, 40, 10],
+        "softmax",
+        1,
+        "float64",
+        12,
+        60_000 // scale,
+        4_000 // scale,
+        "fashion",
+    )
+    yield (
+        "784-40-10 ReLU, softmax-CE",
+        [784, 40, 10],
+        "softmax",
+        1,
+        "float32",
+        18,
+        60_000 // scale,
+        4_000 // scale,
+        "fashion",
+    )
+    yield (
+        "784-256-128-10 ReLU, softmax-CE",
+        [784, 256, 128, 10],
+        "softmax",
+        100,
+        "float32",
+        1.0,
+        30_000 // scale,
+        30_000 // scale,
+        "fashion",
+    )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the samples")
     parser.add_argument("--repeats", type=int, default=5, help="timed epochs per system")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" /
-                        "foundation.md", help="Markdown file to write")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).parent / "results" / "foundation.md",
+        help="Markdown file to write",
+    )
     args = parser.parse_args(argv)
 
     rows = []
@@ -89,18 +138,37 @@ def main(argv=None):
             lr = 0.05 if batch == 1 else 0.1
         result = {}
         for backend, n in (("numba", n_fast), ("numpy", n_ref)):
-            net = fastnn.MLP(sizes, hidden="relu", output=output, dtype=dtype, seed=0,
-                             backend=backend)
+            net = fastnn.MLP(
+                sizes, hidden="relu", output=output, dtype=dtype, seed=0, backend=backend
+            )
             result[backend] = time_fit(net, X[:n], T[:n], batch, args.repeats, lr)
         ratio = result["numba"][1] / result["numpy"][1]
-        rows.append([name, "per-sample" if batch == 1 else f"batch {batch}", dtype,
-                     f"{result['numba'][1]:,.0f}", f"{result['numpy'][1]:,.0f}",
-                     f"{ratio:,.1f}x", f"{target:g}x", "yes" if ratio >= target else "NO",
-                     f"{result['numba'][0]:.2f}"])
+        rows.append(
+            [
+                name,
+                "per-sample" if batch == 1 else f"batch {batch}",
+                dtype,
+                f"{result['numba'][1]:,.0f}",
+                f"{result['numpy'][1]:,.0f}",
+                f"{ratio:,.1f}x",
+                f"{target:g}x",
+                "yes" if ratio >= target else "NO",
+                f"{result['numba'][0]:.2f}",
+            ]
+        )
         print(" | ".join(rows[-1]), flush=True)
 
-    header = ["network", "mode", "dtype", "fastnn samples/s", "NumPy ref samples/s",
-              "fastnn / NumPy", "target", "met", "fastnn first call (s)"]
+    header = [
+        "network",
+        "mode",
+        "dtype",
+        "fastnn samples/s",
+        "NumPy ref samples/s",
+        "fastnn / NumPy",
+        "target",
+        "met",
+        "fastnn first call (s)",
+    ]
     lines = [
         "# fastnn vs the NumPy reference: training throughput",
         "",

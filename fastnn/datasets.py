@@ -127,17 +127,32 @@ def load_mnist(path=None, normalize=True, flatten=True, one_hot_label=False, dty
         Images as ``(n, 784)`` (or ``(n, 1, 28, 28)`` with ``flatten=False``),
         scaled to [0, 1] with ``normalize``; labels as integers or one-hot rows.
     """
-    return _load(path, [Path.home() / ".fastnn" / "data"], "load_mnist", normalize, flatten,
-                 one_hot_label, dtype)
+    return _load(
+        path,
+        [Path.home() / ".fastnn" / "data"],
+        "load_mnist",
+        normalize,
+        flatten,
+        one_hot_label,
+        dtype,
+    )
 
 
-def load_fashion_mnist(path=None, normalize=True, flatten=True, one_hot_label=False,
-                       dtype="float32"):
+def load_fashion_mnist(
+    path=None, normalize=True, flatten=True, one_hot_label=False, dtype="float32"
+):
     """Load Fashion-MNIST, by default from Debian's ``dataset-fashion-mnist`` package.
 
     Searched in order: ``path``, ``$FASTNN_DATA``, ``~/.fastnn/data``,
     ``/usr/share/datasets/fashion-mnist``. Same options and return value as
     :func:`load_mnist`.
     """
-    return _load(path, [Path.home() / ".fastnn" / "data", DEBIAN_FASHION_MNIST],
-                 "load_fashion_mnist", normalize, flatten, one_hot_label, dtype)
+    return _load(
+        path,
+        [Path.home() / ".fastnn" / "data", DEBIAN_FASHION_MNIST],
+        "load_fashion_mnist",
+        normalize,
+        flatten,
+        one_hot_label,
+        dtype,
+    )

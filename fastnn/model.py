@@ -96,15 +96,21 @@ class MLP:
         "numpy" runs the plain NumPy reference (:mod:`kernels.reference`).
     """
 
-    def __init__(self, sizes, hidden="relu", output="softmax", init="he", dtype="float32",
-                 seed=None, backend="numba"):
+    def __init__(
+        self,
+        sizes,
+        hidden="relu",
+        output="softmax",
+        init="he",
+        dtype="float32",
+        seed=None,
+        backend="numba",
+    ):
         self.sizes = self._check_sizes(sizes)
         n_layers = len(self.sizes) - 1
         self.hidden = self._check_hidden(hidden, n_layers - 1)
         if output not in codes.OUTPUT_CODES:
-            raise ValueError(
-                f"output must be one of {sorted(codes.OUTPUT_CODES)}, got {output!r}"
-            )
+            raise ValueError(f"output must be one of {sorted(codes.OUTPUT_CODES)}, got {output!r}")
         if output == "softmax" and self.sizes[-1] < 2:
             raise ValueError(
                 f"output='softmax' needs at least 2 output units, got sizes={self.sizes}; "
@@ -176,11 +182,13 @@ class MLP:
         rows = []
         offset = 0
         unit_offset = 0
-        for layer, (fan_in, fan_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
+        widths = zip(self.sizes[:-1], self.sizes[1:], strict=True)
+        for layer, (fan_in, fan_out) in enumerate(widths):
             is_hidden = layer < len(self.hidden)
             activation = codes.ACTIVATION_CODES[self.hidden[layer]] if is_hidden else 0
-            rows.append([fan_in, fan_out, offset, offset + fan_in * fan_out, activation,
-                         unit_offset])
+            rows.append(
+                [fan_in, fan_out, offset, offset + fan_in * fan_out, activation, unit_offset]
+            )
             offset += fan_in * fan_out + fan_out
             unit_offset += fan_out
         return np.array(rows, dtype=np.int64)
@@ -190,7 +198,8 @@ class MLP:
         for layer, row in enumerate(self.layout, start=1):
             fan_in, fan_out, w_start, b_start = (int(v) for v in row[:4])
             views[f"W{layer}"] = vector[w_start : w_start + fan_in * fan_out].reshape(
-                fan_in, fan_out)
+                fan_in, fan_out
+            )
             views[f"b{layer}"] = vector[b_start : b_start + fan_out]
         return views
 
@@ -222,8 +231,10 @@ class MLP:
         return self.loss_code != codes.MSE
 
     def __repr__(self):
-        return (f"MLP({self.sizes}, hidden={self.hidden!r}, output={self.output!r}, "
-                f"dtype={self.dtype.name!r}, backend={self.backend!r})")
+        return (
+            f"MLP({self.sizes}, hidden={self.hidden!r}, output={self.output!r}, "
+            f"dtype={self.dtype.name!r}, backend={self.backend!r})"
+        )
 
     # ------------------------------------------------------------ data
 
@@ -235,8 +246,9 @@ class MLP:
         array = np.asarray(T)
         if self.loss_code == codes.SOFTMAX_CE and array.ndim == 1:
             if array.dtype.kind not in "biuf":
-                raise TypeError(f"{name} must hold class labels or one-hot rows, got dtype "
-                                f"{array.dtype}")
+                raise TypeError(
+                    f"{name} must hold class labels or one-hot rows, got dtype {array.dtype}"
+                )
             if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
                 raise ValueError(f"{name}: 1-D class labels must be whole numbers")
             if array.size and (array.min() < 0 or array.max() >= n_out):
@@ -319,8 +331,17 @@ class MLP:
         X = self._inputs(X)
         T = self._targets(T, X.shape[0])
         work = _Workspace(self, X.shape[0])
-        self._kernels.gradient(self._theta, self.layout, self.loss_code, X, T, work.acts,
-                               work.deltas, work.y[: X.shape[0]], work.grad)
+        self._kernels.gradient(
+            self._theta,
+            self.layout,
+            self.loss_code,
+            X,
+            T,
+            work.acts,
+            work.deltas,
+            work.y[: X.shape[0]],
+            work.grad,
+        )
         return self._make_views(work.grad)
 
     def numerical_gradient(self, X, T, h=1e-4):
@@ -344,8 +365,7 @@ class MLP:
 
     # ------------------------------------------------------------ training
 
-    def fit(self, X, T, optimizer=None, epochs=1, batch_size=1, shuffle=True,
-            validation_data=None):
+    def fit(self, X, T, optimizer=None, epochs=1, batch_size=1, shuffle=True, validation_data=None):
         """Train from the current weights and return the per-epoch :class:`History`.
 
         Parameters
@@ -385,8 +405,9 @@ class MLP:
             X_val = self._inputs(validation_data[0], "validation_data[0]")
             T_val = self._targets(validation_data[1], X_val.shape[0], "validation_data[1]")
         if optimizer is None:
-            optimizer = self.optimizer_ if self.optimizer_ is not None else (
-                optimizers_module.SGD(lr=0.01))
+            optimizer = (
+                self.optimizer_ if self.optimizer_ is not None else (optimizers_module.SGD(lr=0.01))
+            )
         optimizer = optimizers_module.get(optimizer)
         state = optimizer.bind(self.n_params, self.dtype)
         hyper = optimizer.hyper_vector(self.dtype)
@@ -397,20 +418,55 @@ class MLP:
         step_correct = np.zeros(n_steps)
         history = History()
         k = self._kernels
+        order = np.arange(n_rows)
         for epoch in range(1, epochs + 1):
-            order = self.rng.permutation(n_rows) if shuffle else np.arange(n_rows)
+            if shuffle:
+                # In place: a fresh permutation array would cost more page faults
+                # than a per-sample epoch of a small network costs in all.
+                self.rng.shuffle(order)
             saved = (self._theta.copy(), state.copy(), optimizer.step_.copy())
             step_losses = np.zeros(n_steps)
             if batch_size == 1:
                 done = k.train_epoch_sample(
-                    self._theta, self.layout, self.loss_code, X, T, order, optimizer.code,
-                    state, hyper, optimizer.step_, work.grad, work.acts, work.deltas, work.y,
-                    step_losses, step_correct)
+                    self._theta,
+                    self.layout,
+                    self.loss_code,
+                    X,
+                    T,
+                    order,
+                    optimizer.code,
+                    state,
+                    hyper,
+                    optimizer.step_,
+                    work.grad,
+                    work.acts,
+                    work.deltas,
+                    work.y,
+                    step_losses,
+                    step_correct,
+                )
             else:
                 done = k.train_epoch_batch(
-                    self._theta, self.layout, self.loss_code, X, T, order, batch_size,
-                    optimizer.code, state, hyper, optimizer.step_, work.grad, work.x, work.t,
-                    work.acts, work.deltas, work.y, step_losses, step_correct)
+                    self._theta,
+                    self.layout,
+                    self.loss_code,
+                    X,
+                    T,
+                    order,
+                    batch_size,
+                    optimizer.code,
+                    state,
+                    hyper,
+                    optimizer.step_,
+                    work.grad,
+                    work.x,
+                    work.t,
+                    work.acts,
+                    work.deltas,
+                    work.y,
+                    step_losses,
+                    step_correct,
+                )
             if done < n_steps:
                 self._theta[...] = saved[0]
                 state[...] = saved[1]

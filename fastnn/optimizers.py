@@ -13,9 +13,7 @@ import numpy as np
 from kernels import codes
 from kernels.optimizers import HYPER_SIZE, STATE_ROWS
 
-__all__ = [
-    "Optimizer", "SGD", "get"
-]
+__all__ = ["Optimizer", "SGD", "get"]
 
 
 def _check_number(name, value, *, low=None, low_inclusive=True, high=None):
@@ -122,8 +120,13 @@ class SGD(Optimizer):
         return [self.lr, self.momentum, self.dampening, float(self.nesterov), self.weight_decay]
 
     def get_params(self):
-        return {"lr": self.lr, "momentum": self.momentum, "dampening": self.dampening,
-                "nesterov": self.nesterov, "weight_decay": self.weight_decay}
+        return {
+            "lr": self.lr,
+            "momentum": self.momentum,
+            "dampening": self.dampening,
+            "nesterov": self.nesterov,
+            "weight_decay": self.weight_decay,
+        }
 
 
 _REGISTRY = {"sgd": SGD}

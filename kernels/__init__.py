@@ -5,23 +5,52 @@ NumPy twin of every name in :data:`KERNEL_NAMES`, with the same signature.
 """
 
 from kernels.activations import (
-    activation_backward, activation_derivative, activation_forward, softmax,
+    activation_backward,
+    activation_derivative,
+    activation_forward,
+    softmax,
 )
 from kernels.dense import dense_backward_input, dense_backward_params, dense_forward
 from kernels.losses import count_correct, loss_and_delta, loss_delta, loss_value, output_activation
 from kernels.network import backward, forward, gradient, layer_block, layer_weights, predict
 from kernels.optimizers import (
-    adadelta_step, adagrad_step, adam_step, optimizer_step, rmsprop_step, sgd_step,
+    adadelta_step,
+    adagrad_step,
+    adam_step,
+    optimizer_step,
+    rmsprop_step,
+    sgd_step,
 )
 from kernels.train import train_epoch_batch, train_epoch_sample
 
-KERNEL_NAMES = (
-    "dense_forward", "dense_backward_params", "dense_backward_input",
-    "activation_forward", "activation_derivative", "activation_backward", "softmax",
-    "output_activation", "loss_value", "loss_delta", "loss_and_delta", "count_correct",
-    "sgd_step", "adagrad_step", "rmsprop_step", "adadelta_step", "adam_step", "optimizer_step",
-    "layer_weights", "layer_block", "forward", "predict", "backward", "gradient",
-    "train_epoch_sample", "train_epoch_batch",
-)
+__all__ = [
+    "dense_forward",
+    "dense_backward_params",
+    "dense_backward_input",
+    "activation_forward",
+    "activation_derivative",
+    "activation_backward",
+    "softmax",
+    "output_activation",
+    "loss_value",
+    "loss_delta",
+    "loss_and_delta",
+    "count_correct",
+    "sgd_step",
+    "adagrad_step",
+    "rmsprop_step",
+    "adadelta_step",
+    "adam_step",
+    "optimizer_step",
+    "layer_weights",
+    "layer_block",
+    "forward",
+    "predict",
+    "backward",
+    "gradient",
+    "train_epoch_sample",
+    "train_epoch_batch",
+]
 
-__all__ = list(KERNEL_NAMES) + ["KERNEL_NAMES"]
+#: Every public kernel; kernels.reference defines each of them too.
+KERNEL_NAMES = tuple(__all__)

@@ -33,7 +33,10 @@ def jit(function=None, *, inline=False):
         The dispatcher; it compiles one specialisation per argument types.
     """
     decorate = numba.njit(
-        cache=True, fastmath=set(FASTMATH_FLAGS), nogil=True, error_model="numpy",
+        cache=True,
+        fastmath=set(FASTMATH_FLAGS),
+        nogil=True,
+        error_model="numpy",
         inline="always" if inline else "never",
     )
     return decorate if function is None else decorate(function)

@@ -80,7 +80,13 @@ def rmsprop_step(theta, grad, state, hyper, t):
     """RMSProp, optionally centered and with momentum, as ``torch.optim.RMSprop``."""
     dt = theta.dtype.type
     lr, alpha, eps, momentum, decay, centered = (
-        hyper[0], hyper[1], hyper[2], hyper[3], hyper[4], hyper[5])
+        hyper[0],
+        hyper[1],
+        hyper[2],
+        hyper[3],
+        hyper[4],
+        hyper[5],
+    )
     keep = dt(1) - alpha
     square_avg, grad_avg, buf = state[0], state[1], state[2]
     for k in range(theta.shape[0]):
@@ -105,7 +111,8 @@ def rmsprop_step(theta, grad, state, hyper, t):
 
 @jit
 def adadelta_step(theta, grad, state, hyper, t):
-    """Adadelta: ``v = rho v + (1-rho) g**2; d = sqrt(u+eps)/sqrt(v+eps) g; u = rho u + (1-rho) d**2``."""
+    """Adadelta: ``v = rho v + (1-rho) g**2; d = sqrt(u+eps)/sqrt(v+eps) g``, then
+    ``u = rho u + (1-rho) d**2`` and ``theta -= lr d``."""
     dt = theta.dtype.type
     lr, rho, eps, decay = hyper[0], hyper[1], hyper[2], hyper[4]
     keep = dt(1) - rho

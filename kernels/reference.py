@@ -10,9 +10,26 @@ these functions: it is the NumPy baseline of every benchmark.
 import numpy as np
 
 from kernels.codes import (
-    ACTIVATION, ADADELTA, ADAGRAD, ADAM, B_OFFSET, FAN_IN, FAN_OUT, IDENTITY, LEAKY_RELU,
-    LEAKY_RELU_SLOPE, RELU, RMSPROP, SGD, SIGMOID, SIGMOID_BCE, SOFTMAX_CE, STEP, TANH,
-    UNIT_OFFSET, W_OFFSET,
+    ACTIVATION,
+    ADADELTA,
+    ADAGRAD,
+    ADAM,
+    B_OFFSET,
+    FAN_IN,
+    FAN_OUT,
+    IDENTITY,
+    LEAKY_RELU,
+    LEAKY_RELU_SLOPE,
+    RELU,
+    RMSPROP,
+    SGD,
+    SIGMOID,
+    SIGMOID_BCE,
+    SOFTMAX_CE,
+    STEP,
+    TANH,
+    UNIT_OFFSET,
+    W_OFFSET,
 )
 
 # ---------------------------------------------------------------- dense layer
@@ -190,8 +207,13 @@ def adam_step(theta, grad, state, hyper, t):
     theta -= (step_size * m / (np.sqrt(v) / correction2_sqrt + eps)).astype(theta.dtype)
 
 
-_STEPS = {SGD: sgd_step, ADAGRAD: adagrad_step, RMSPROP: rmsprop_step,
-          ADADELTA: adadelta_step, ADAM: adam_step}
+_STEPS = {
+    SGD: sgd_step,
+    ADAGRAD: adagrad_step,
+    RMSPROP: rmsprop_step,
+    ADADELTA: adadelta_step,
+    ADAM: adam_step,
+}
 
 
 def optimizer_step(code, theta, grad, state, hyper, step):
@@ -258,8 +280,24 @@ def gradient(theta, layout, loss_code, x, t, acts, deltas, y, grad):
 # ---------------------------------------------------------------- training
 
 
-def train_epoch_sample(theta, layout, loss_code, X, T, order, opt_code, state, hyper, step,
-                       grad, acts, deltas, y, step_losses, step_correct):
+def train_epoch_sample(
+    theta,
+    layout,
+    loss_code,
+    X,
+    T,
+    order,
+    opt_code,
+    state,
+    hyper,
+    step,
+    grad,
+    acts,
+    deltas,
+    y,
+    step_losses,
+    step_correct,
+):
     for s, row in enumerate(order):
         x, t = X[row : row + 1], T[row : row + 1]
         step_losses[s] = gradient(theta, layout, loss_code, x, t, acts, deltas, y, grad)
@@ -270,9 +308,27 @@ def train_epoch_sample(theta, layout, loss_code, X, T, order, opt_code, state, h
     return len(order)
 
 
-def train_epoch_batch(theta, layout, loss_code, X, T, order, batch_size, opt_code, state,
-                      hyper, step, grad, x_batch, t_batch, acts, deltas, y, batch_losses,
-                      batch_correct):
+def train_epoch_batch(
+    theta,
+    layout,
+    loss_code,
+    X,
+    T,
+    order,
+    batch_size,
+    opt_code,
+    state,
+    hyper,
+    step,
+    grad,
+    x_batch,
+    t_batch,
+    acts,
+    deltas,
+    y,
+    batch_losses,
+    batch_correct,
+):
     n_batches = (len(order) + batch_size - 1) // batch_size
     for bi in range(n_batches):
         rows = order[bi * batch_size : (bi + 1) * batch_size]

@@ -11,16 +11,28 @@ number of steps completed (the update of the failing step is not applied).
 
 import numpy as np
 
+from kernels._intrinsics import prefetch_row
 from kernels._jit import jit
 from kernels.activations import activation_scalar, derivative_scalar
 from kernels.codes import (
-    ACTIVATION, B_OFFSET, FAN_IN, FAN_OUT, IDENTITY, LEAKY_RELU, LEAKY_RELU_SLOPE, RELU, SGD,
-    SIGMOID, SIGMOID_BCE, SOFTMAX_CE, UNIT_OFFSET, W_OFFSET,
+    ACTIVATION,
+    B_OFFSET,
+    FAN_IN,
+    FAN_OUT,
+    IDENTITY,
+    LEAKY_RELU,
+    LEAKY_RELU_SLOPE,
+    RELU,
+    SGD,
+    SIGMOID,
+    SIGMOID_BCE,
+    SOFTMAX_CE,
+    UNIT_OFFSET,
+    W_OFFSET,
 )
 from kernels.losses import count_correct, loss_and_delta
 from kernels.network import backward, forward, layer_block
 from kernels.optimizers import optimizer_step
-
 
 # The per-sample loop works on flat indices into theta, X and the work buffers
 # rather than on array views: at a few dozen nanoseconds per sample, creating
@@ -45,30 +57,26 @@ def _sample_forward(theta, layout, X, row, acts):
         out = layout[layer, UNIT_OFFSET]
         inp = layout[layer - 1, UNIT_OFFSET] if layer > 0 else np.uint64(0)
         code = layout[layer, ACTIVATION] if layer < layers - 1 else np.uint64(IDENTITY)
-        if fan_out >= SKIP_ZEROS_MIN_WIDTH:
-            # Wide rows: accumulate row by row, skipping zero inputs.
-            for j in range(fan_out):
-                acts[out + j] = theta[b_start + j]
+        if fan_out == 1:
+            # One output unit: a contiguous dot product.
+            total = theta[b_start]
             for i in range(fan_in):
                 ai = X[row, i] if layer == 0 else acts[inp + i]
-                if ai != 0:
-                    base = w_start + i * fan_out
-                    for j in range(fan_out):
-                        acts[out + j] += ai * theta[base + j]
-            _activate_flat(code, acts, out, fan_out)
-        elif layer == 0:
-            # Narrow rows: one dot product per unit, kept in a register.
-            for j in range(fan_out):
-                total = theta[b_start + j]
-                for i in range(fan_in):
-                    total += X[row, i] * theta[w_start + i * fan_out + j]
-                acts[out + j] = activation_scalar(code, total)
-        else:
-            for j in range(fan_out):
-                total = theta[b_start + j]
-                for i in range(fan_in):
-                    total += acts[inp + i] * theta[w_start + i * fan_out + j]
-                acts[out + j] = activation_scalar(code, total)
+                total += ai * theta[w_start + i]
+            acts[out] = activation_scalar(code, total)
+            continue
+        # Accumulate row by row (contiguous, vectorised over the outputs); in
+        # wide layers, skip zero inputs.
+        skip_zeros = fan_out >= SKIP_ZEROS_MIN_WIDTH
+        for j in range(fan_out):
+            acts[out + j] = theta[b_start + j]
+        for i in range(fan_in):
+            ai = X[row, i] if layer == 0 else acts[inp + i]
+            if ai != 0 or not skip_zeros:
+                base = w_start + i * fan_out
+                for j in range(fan_out):
+                    acts[out + j] += ai * theta[base + j]
+        _activate_flat(code, acts, out, fan_out)
 
 
 @jit(inline=True)
@@ -160,6 +168,22 @@ def _sample_backward(theta, layout, X, row, acts, deltas, grad, lr, plain_sgd):
         inp = layout[layer - 1, UNIT_OFFSET] if layer > 0 else np.uint64(0)
         code = layout[layer - 1, ACTIVATION] if layer > 0 else np.uint64(IDENTITY)
         skip_zeros = fan_out >= SKIP_ZEROS_MIN_WIDTH
+        if fan_out == 1 and layer > 0:
+            # One output unit (regression, binary): one pass, no inner loops.
+            d = deltas[out]
+            for i in range(fan_in):
+                ai = acts[inp + i]
+                w = theta[w_start + i]
+                deltas[inp + i] = w * d * derivative_scalar(code, ai)
+                if plain_sgd:
+                    theta[w_start + i] = w - lr * ai * d
+                else:
+                    grad[w_start + i] = ai * d
+            if plain_sgd:
+                theta[b_start] -= lr * d
+            else:
+                grad[b_start] = d
+            continue
         for i in range(fan_in):
             ai = X[row, i] if layer == 0 else acts[inp + i]
             base = w_start + i * fan_out
@@ -190,8 +214,22 @@ def _sample_backward(theta, layout, X, row, acts, deltas, grad, lr, plain_sgd):
 
 @jit
 def train_epoch_sample(
-    theta, layout, loss_code, X, T, order, opt_code, state, hyper, step,
-    grad, acts, deltas, y, step_losses, step_correct,
+    theta,
+    layout,
+    loss_code,
+    X,
+    T,
+    order,
+    opt_code,
+    state,
+    hyper,
+    step,
+    grad,
+    acts,
+    deltas,
+    y,
+    step_losses,
+    step_correct,
 ):
     """Train one epoch of per-sample SGD (batch size 1) in the given order.
 
@@ -230,6 +268,9 @@ def train_epoch_sample(
     unsigned_layout = layout.astype(np.uint64)
     for s in range(n_steps):
         row = np.uint64(order[s])
+        if s + 1 < n_steps:
+            prefetch_row(X, order[s + 1])
+            prefetch_row(T, order[s + 1])
         _sample_forward(theta, unsigned_layout, X, row, acts)
         loss = _sample_loss_delta(loss_code, acts, last_units, T, row, y_row, deltas)
         step_losses[s] = loss
@@ -246,8 +287,25 @@ def train_epoch_sample(
 
 @jit
 def train_epoch_batch(
-    theta, layout, loss_code, X, T, order, batch_size, opt_code, state, hyper, step,
-    grad, x_batch, t_batch, acts, deltas, y, batch_losses, batch_correct,
+    theta,
+    layout,
+    loss_code,
+    X,
+    T,
+    order,
+    batch_size,
+    opt_code,
+    state,
+    hyper,
+    step,
+    grad,
+    x_batch,
+    t_batch,
+    acts,
+    deltas,
+    y,
+    batch_losses,
+    batch_correct,
 ):
     """Train one epoch of mini-batch gradient descent in the given order.
 

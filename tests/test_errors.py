@@ -15,36 +15,40 @@ X = np.ones((5, 3))
 LABELS = np.array([0, 1, 0, 1, 1])
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    ({"sizes": [3]}, ValueError, "sizes needs at least 2"),
-    ({"sizes": [3, 0, 2]}, ValueError, r"sizes\[1\] must be >= 1, got 0"),
-    ({"sizes": [3, -4, 2]}, ValueError, r"sizes\[1\] must be >= 1"),
-    ({"sizes": [3, 2.5, 2]}, TypeError, r"sizes\[1\] must be an integer"),
-    ({"sizes": 5}, TypeError, "sizes must be a sequence"),
-    ({"hidden": "swish"}, ValueError, "hidden: unknown activation 'swish'"),
-    ({"hidden": ["relu", "relu"]}, ValueError, "hidden has 2 names"),
-    ({"output": "tanh"}, ValueError, "output must be one of"),
-    ({"init": "glorot"}, ValueError, "init must be 'he', 'xavier'"),
-    ({"init": -0.1}, ValueError, "init as a std must be a positive"),
-    ({"dtype": "float16"}, ValueError, "dtype must be 'float32' or 'float64'"),
-    ({"dtype": "double-ish"}, ValueError, "dtype must be"),
-    ({"backend": "torch"}, ValueError, "backend must be 'numba' or 'numpy'"),
-    ({"seed": 1.5}, TypeError, "seed must be an integer"),
-    ({"sizes": [3, 4, 1], "output": "softmax"}, ValueError, "at least 2 output units"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"sizes": [3]}, ValueError, "sizes needs at least 2"),
+        ({"sizes": [3, 0, 2]}, ValueError, r"sizes\[1\] must be >= 1, got 0"),
+        ({"sizes": [3, -4, 2]}, ValueError, r"sizes\[1\] must be >= 1"),
+        ({"sizes": [3, 2.5, 2]}, TypeError, r"sizes\[1\] must be an integer"),
+        ({"sizes": 5}, TypeError, "sizes must be a sequence"),
+        ({"hidden": "swish"}, ValueError, "hidden: unknown activation 'swish'"),
+        ({"hidden": ["relu", "relu"]}, ValueError, "hidden has 2 names"),
+        ({"output": "tanh"}, ValueError, "output must be one of"),
+        ({"init": "glorot"}, ValueError, "init must be 'he', 'xavier'"),
+        ({"init": -0.1}, ValueError, "init as a std must be a positive"),
+        ({"dtype": "float16"}, ValueError, "dtype must be 'float32' or 'float64'"),
+        ({"dtype": "double-ish"}, ValueError, "dtype must be"),
+        ({"backend": "torch"}, ValueError, "backend must be 'numba' or 'numpy'"),
+        ({"seed": 1.5}, TypeError, "seed must be an integer"),
+        ({"sizes": [3, 4, 1], "output": "softmax"}, ValueError, "at least 2 output units"),
+    ],
+)
 def test_bad_constructor_arguments(kwargs, error, match):
     arguments = {"sizes": [3, 4, 2]} | kwargs
     with pytest.raises(error, match=match):
         MLP(**arguments)
 
 
-def test_rows_of_X_and_T_differ(net):
+def test_rows_of_inputs_and_targets_differ(net):
     with pytest.raises(ValueError, match="T has 4 rows, X has 5"):
         net.fit(X, LABELS[:4])
 
 
 def test_wrong_feature_count(net):
-    with pytest.raises(ValueError, match=r"X has 2 columns \(shape \(5, 2\)\), the network needs 3"):
+    message = r"X has 2 columns \(shape \(5, 2\)\), the network needs 3"
+    with pytest.raises(ValueError, match=message):
         net.predict(np.ones((5, 2)))
 
 
@@ -123,7 +127,8 @@ def test_bad_validation_data(net):
 def test_optimizer_state_from_another_network(net):
     opt = optimizers.SGD(lr=0.1, momentum=0.9)
     MLP([3, 5, 2], seed=0).fit(X, LABELS, optimizer=opt)
-    with pytest.raises(ValueError, match="optimizer: its state was made for a network with 32 parameters, this one has 26"):
+    message = "optimizer: its state was made for a network with 32 parameters, this one has 26"
+    with pytest.raises(ValueError, match=message):
         net.fit(X, LABELS, optimizer=opt)
 
 
@@ -134,8 +139,11 @@ def test_divergence_stops_with_epoch_and_keeps_last_finite_weights(backend, batc
     Xr = rng.random((64, 2)) * 10
     y = 3 * Xr[:, 0] + 2 * Xr[:, 1]
     net = MLP([2, 10, 1], output="identity", dtype="float64", seed=0, backend=backend)
-    with pytest.raises(TrainingDivergedError, match=r"at epoch \d+, step \d+; the weights are "
-                       r"those at the end of epoch \d+. Try a smaller learning rate than lr=1000"):
+    with pytest.raises(
+        TrainingDivergedError,
+        match=r"at epoch \d+, step \d+; the weights are "
+        r"those at the end of epoch \d+. Try a smaller learning rate than lr=1000",
+    ):
         net.fit(Xr, y, optimizer=optimizers.SGD(lr=1000.0), epochs=50, batch_size=batch_size)
     assert np.all(np.isfinite(net.theta))
     # Epoch by epoch: the failing epoch leaves the weights exactly as it found them.

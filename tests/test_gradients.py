@@ -23,8 +23,15 @@ def targets(output, rng, n, k):
 @pytest.mark.parametrize("hidden", HIDDEN)
 def test_gradient_matches_numerical_gradient(hidden, output, backend):
     rng = np.random.default_rng(7)
-    net = MLP([4, 6, 5, 3], hidden=hidden, output=output, init="xavier", dtype="float64",
-              seed=3, backend=backend)
+    net = MLP(
+        [4, 6, 5, 3],
+        hidden=hidden,
+        output=output,
+        init="xavier",
+        dtype="float64",
+        seed=3,
+        backend=backend,
+    )
     X = rng.standard_normal((8, 4))
     T = targets(output, rng, 8, 3)
     analytic = net.gradient(X, T)

@@ -40,7 +40,7 @@ def test_dense(batch, fan_in, fan_out, dtype, rng):
         module.dense_backward_params(x, delta, dW, db)
         module.dense_backward_input(delta, W, dx)
         out[module] = (u, dW, db, dx)
-    for got, want in zip(out[kernels], out[reference]):
+    for got, want in zip(out[kernels], out[reference], strict=True):
         close(got, want, dtype)
     close(out[reference][0], x @ W + b, dtype)
 
@@ -70,7 +70,7 @@ def test_activations(code, shape, dtype, rng):
         module.activation_derivative(code, a, d)
         module.activation_backward(code, a, delta)
         results[module] = (a, d, delta)
-    for got, want in zip(results[kernels], results[reference]):
+    for got, want in zip(results[kernels], results[reference], strict=True):
         close(got, want, dtype)
     assert np.all(np.isfinite(results[kernels][0]))
 
@@ -124,12 +124,22 @@ def test_losses(loss_code, batch, outputs, dtype, rng):
         loss = module.loss_and_delta(loss_code, z, t, y, delta)
         y2 = np.empty_like(z)
         module.output_activation(loss_code, z, y2)
-        results[module] = (loss, module.loss_value(loss_code, z, t), y, delta, y2,
-                           module.count_correct(loss_code, y, t))
-    for got, want in zip(results[kernels], results[reference]):
+        results[module] = (
+            loss,
+            module.loss_value(loss_code, z, t),
+            y,
+            delta,
+            y2,
+            module.count_correct(loss_code, y, t),
+        )
+    for got, want in zip(results[kernels], results[reference], strict=True):
         # float32 y - t cancels near 1: one ulp of 1.0 is the absolute scale.
-        assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-11,
-                        atol=1e-7 if dtype == np.float32 else 1e-13)
+        assert_allclose(
+            got,
+            want,
+            rtol=1e-5 if dtype == np.float32 else 1e-11,
+            atol=1e-7 if dtype == np.float32 else 1e-13,
+        )
     assert np.isfinite(results[kernels][0])
 
 
@@ -138,17 +148,17 @@ def test_loss_values_match_the_textbook():
     z = np.array([[0.5, -1.0, 2.0], [0.1, 0.2, 0.3]])
     t = one_hot([2, 0], 3)
     y = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-    assert kernels.loss_value(codes.SOFTMAX_CE, z, t) == pytest.approx(
-        -np.sum(t * np.log(y)) / 2)
+    assert kernels.loss_value(codes.SOFTMAX_CE, z, t) == pytest.approx(-np.sum(t * np.log(y)) / 2)
     assert kernels.loss_value(codes.MSE, z, t) == pytest.approx(0.5 * np.sum((z - t) ** 2) / 2)
     p = 1 / (1 + np.exp(-z))
     assert kernels.loss_value(codes.SIGMOID_BCE, z, t) == pytest.approx(
-        -np.sum(t * np.log(p) + (1 - t) * np.log(1 - p)) / 2)
+        -np.sum(t * np.log(p) + (1 - t) * np.log(1 - p)) / 2
+    )
 
 
 def _network(rng, sizes, hidden, dtype):
     rows, offset, units = [], 0, 0
-    for fan_in, fan_out, code in zip(sizes[:-1], sizes[1:], hidden + [0]):
+    for fan_in, fan_out, code in zip(sizes[:-1], sizes[1:], hidden + [0], strict=True):
         rows.append([fan_in, fan_out, offset, offset + fan_in * fan_out, code, units])
         offset += fan_in * fan_out + fan_out
         units += fan_out
@@ -162,6 +172,7 @@ NETWORKS = [
     ([5, 1, 3], [codes.TANH]),
     ([30, 20, 16, 4], [codes.SIGMOID, codes.LEAKY_RELU]),
     ([64, 40, 10], [codes.RELU]),
+    ([4, 3, 1, 2], [codes.RELU, codes.SIGMOID]),
 ]
 
 
@@ -182,9 +193,13 @@ def test_network_forward_and_gradient(sizes, hidden, loss_code, batch, dtype, rn
         module.predict(theta, layout, loss_code, x, acts, out)
         loss = module.gradient(theta, layout, loss_code, x, t, acts, deltas, y, grad)
         results[module] = (out, loss, y, grad)
-    for got, want in zip(results[kernels], results[reference]):
-        assert_allclose(got, want, rtol=1e-4 if dtype == np.float32 else 1e-10, atol=1e-6
-                        if dtype == np.float32 else 1e-12)
+    for got, want in zip(results[kernels], results[reference], strict=True):
+        assert_allclose(
+            got,
+            want,
+            rtol=1e-4 if dtype == np.float32 else 1e-10,
+            atol=1e-6 if dtype == np.float32 else 1e-12,
+        )
 
 
 @pytest.mark.parametrize("sizes, hidden", NETWORKS)
@@ -213,16 +228,48 @@ def test_train_epoch_kernels(sizes, hidden, loss_code, batch_size, rng):
         steps = n if batch_size == 1 else -(-n // batch_size)
         losses, correct = np.zeros(steps), np.zeros(steps)
         if batch_size == 1:
-            done = module.train_epoch_sample(theta, layout, loss_code, X, T, order, codes.SGD,
-                                             state, hyper, step, grad, acts, deltas, y, losses,
-                                             correct)
+            done = module.train_epoch_sample(
+                theta,
+                layout,
+                loss_code,
+                X,
+                T,
+                order,
+                codes.SGD,
+                state,
+                hyper,
+                step,
+                grad,
+                acts,
+                deltas,
+                y,
+                losses,
+                correct,
+            )
         else:
             done = module.train_epoch_batch(
-                theta, layout, loss_code, X, T, order, batch_size, codes.SGD, state, hyper,
-                step, grad, np.zeros((batch_size, sizes[0])), np.zeros((batch_size, sizes[-1])),
-                acts, deltas, y, losses, correct)
+                theta,
+                layout,
+                loss_code,
+                X,
+                T,
+                order,
+                batch_size,
+                codes.SGD,
+                state,
+                hyper,
+                step,
+                grad,
+                np.zeros((batch_size, sizes[0])),
+                np.zeros((batch_size, sizes[-1])),
+                acts,
+                deltas,
+                y,
+                losses,
+                correct,
+            )
         results[module] = (done, step[0], theta, losses, correct)
-    for got, want in zip(results[kernels], results[reference]):
+    for got, want in zip(results[kernels], results[reference], strict=True):
         assert_allclose(got, want, rtol=1e-9, atol=1e-12)
     assert not np.allclose(results[kernels][2], theta0)  # training changed something
 
@@ -238,8 +285,22 @@ def test_train_epoch_stops_at_first_non_finite_loss():
     for module in (kernels, reference):
         losses = np.zeros(10)
         done = module.train_epoch_sample(
-            theta.copy(), layout, codes.MSE, X, T, np.arange(10), codes.SGD,
-            np.zeros((3, theta.size)), hyper, np.zeros(1, np.int64), np.zeros_like(theta),
-            np.zeros(units), np.zeros(units), np.zeros((1, 2)), losses, np.zeros(10))
+            theta.copy(),
+            layout,
+            codes.MSE,
+            X,
+            T,
+            np.arange(10),
+            codes.SGD,
+            np.zeros((3, theta.size)),
+            hyper,
+            np.zeros(1, np.int64),
+            np.zeros_like(theta),
+            np.zeros(units),
+            np.zeros(units),
+            np.zeros((1, 2)),
+            losses,
+            np.zeros(10),
+        )
         assert done == 6
         assert np.all(np.isfinite(losses[:6])) and not np.isfinite(losses[6])

@@ -31,15 +31,28 @@ def test_numba_and_numpy_backends_end_with_the_same_weights(batch_size, output):
         T = np.random.default_rng(2).standard_normal((60, 3))
     runs = {}
     for backend in ("numba", "numpy"):
-        net = MLP([6, 9, 7, 3], hidden=["relu", "tanh"], output=output, dtype="float64",
-                  seed=4, backend=backend)
-        history = net.fit(X, T, optimizer=optimizers.SGD(lr=0.05), epochs=3,
-                          batch_size=batch_size, validation_data=(X[:10], T[:10]))
+        net = MLP(
+            [6, 9, 7, 3],
+            hidden=["relu", "tanh"],
+            output=output,
+            dtype="float64",
+            seed=4,
+            backend=backend,
+        )
+        history = net.fit(
+            X,
+            T,
+            optimizer=optimizers.SGD(lr=0.05),
+            epochs=3,
+            batch_size=batch_size,
+            validation_data=(X[:10], T[:10]),
+        )
         runs[backend] = (net.theta.copy(), history)
     assert_allclose(runs["numba"][0], runs["numpy"][0], rtol=1e-6, atol=1e-12)
     for field in ("loss", "val_loss", "train_acc", "val_acc"):
-        assert_allclose(getattr(runs["numba"][1], field), getattr(runs["numpy"][1], field),
-                        rtol=1e-6)
+        assert_allclose(
+            getattr(runs["numba"][1], field), getattr(runs["numpy"][1], field), rtol=1e-6
+        )
 
 
 @pytest.mark.parametrize("batch_size", [1, 16])
@@ -85,8 +98,14 @@ def test_digits_classifier_reaches_95_percent():
     order = np.random.default_rng(0).permutation(len(y))
     train, test = order[:1400], order[1400:]
     net = MLP([64, 64, 10], hidden="relu", output="softmax", seed=0)
-    history = net.fit(X[train], y[train], optimizer=optimizers.SGD(lr=0.05), epochs=15,
-                      batch_size=1, validation_data=(X[test], y[test]))
+    history = net.fit(
+        X[train],
+        y[train],
+        optimizer=optimizers.SGD(lr=0.05),
+        epochs=15,
+        batch_size=1,
+        validation_data=(X[test], y[test]),
+    )
     assert net.accuracy(X[test], y[test]) >= 0.95
     assert history.val_acc[-1] == pytest.approx(net.accuracy(X[test], y[test]))
     assert history.loss[-1] < history.loss[0]
@@ -96,8 +115,12 @@ def test_partial_fit_continues_and_history_has_one_value_per_epoch():
     X, T = classification_data(40, 6)
     net = MLP([6, 5, 3], seed=0)
     history = net.fit(X, T, epochs=4, validation_data=(X, T))
-    assert [len(history.loss), len(history.val_loss), len(history.train_acc),
-            len(history.val_acc)] == [4, 4, 4, 4]
+    assert [
+        len(history.loss),
+        len(history.val_loss),
+        len(history.train_acc),
+        len(history.val_acc),
+    ] == [4, 4, 4, 4]
     before = net.theta.copy()
     assert net.partial_fit(X, T) is net
     assert not np.array_equal(before, net.theta)
@@ -122,8 +145,9 @@ def test_params_are_views_into_theta():
     assert net.theta.size == 3 * 4 + 4 + 4 * 2 + 2
 
 
-@pytest.mark.parametrize("init, std", [("he", np.sqrt(2 / 400)), ("xavier", np.sqrt(1 / 400)),
-                                       (0.01, 0.01)])
+@pytest.mark.parametrize(
+    "init, std", [("he", np.sqrt(2 / 400)), ("xavier", np.sqrt(1 / 400)), (0.01, 0.01)]
+)
 def test_initialisation_scale(init, std):
     net = MLP([400, 300, 2], init=init, dtype="float64", seed=0)
     assert net.params["W1"].std() == pytest.approx(std, rel=0.02)

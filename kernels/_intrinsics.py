@@ -1,0 +1,55 @@
+"""Low-level helpers the kernels need and Numba does not expose."""
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+
+@intrinsic
+def prefetch_row(typingctx, matrix, row):
+    """Ask the CPU to start loading row ``row`` of a C-contiguous 2-D array.
+
+    Per-sample SGD visits rows in a shuffled order, so each step would begin
+    with a cache miss; prefetching the next step's rows overlaps that wait with
+    the current step's arithmetic. A hint only: it never faults or changes data.
+    """
+    if not (
+        isinstance(matrix, types.Array) and matrix.ndim == 2 and isinstance(row, types.Integer)
+    ):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array_type, _ = signature.args
+        array = context.make_array(array_type)(context, builder, args[0])
+        index = context.cast(builder, args[1], signature.args[1], types.intp)
+        zero = ir.Constant(ir.IntType(64), 0)
+        pointer = cgutils.get_item_pointer2(
+            context,
+            builder,
+            data=array.data,
+            shape=cgutils.unpack_tuple(builder, array.shape),
+            strides=cgutils.unpack_tuple(builder, array.strides),
+            layout=array_type.layout,
+            inds=[index, zero],
+            wraparound=False,
+        )
+        byte_pointer = builder.bitcast(pointer, ir.IntType(8).as_pointer())
+        function_type = ir.FunctionType(
+            ir.VoidType(),
+            [ir.IntType(8).as_pointer(), ir.IntType(32), ir.IntType(32), ir.IntType(32)],
+        )
+        function = cgutils.get_or_insert_function(builder.module, function_type, "llvm.prefetch.p0")
+        # read (0), high temporal locality (3), data cache (1)
+        builder.call(
+            function,
+            [
+                byte_pointer,
+                ir.Constant(ir.IntType(32), 0),
+                ir.Constant(ir.IntType(32), 3),
+                ir.Constant(ir.IntType(32), 1),
+            ],
+        )
+        return context.get_dummy_value()
+
+    return types.void(matrix, row), codegen
