@@ -56,69 +56,34 @@ def time_fit(net, X, T, batch_size, repeats, lr):
     return first, statistics.median(rates)
 
 
+# name, sizes, output, batch size, dtype, target ratio, rows for fastnn, rows for NumPy, data
+# fmt: off
+CASES = [
+    ("2-10-1 ReLU, MSE (regression)", [2, 10, 1], "identity", 1, "float64", 400,
+     100_000, 20_000, "regression"),
+    ("2-10-1 ReLU, MSE (regression)", [2, 10, 1], "identity", 1, "float32", 400,
+     100_000, 20_000, "regression"),
+    ("784-40-10 ReLU, softmax-CE", [784, 40, 10], "softmax", 1, "float64", 12,
+     60_000, 4_000, "fashion"),
+    ("784-40-10 ReLU, softmax-CE", [784, 40, 10], "softmax", 1, "float32", 18,
+     60_000, 4_000, "fashion"),
+    ("784-256-128-10 ReLU, softmax-CE", [784, 256, 128, 10], "softmax", 100, "float32", 1.0,
+     30_000, 30_000, "fashion"),
+]
+# fmt: on
+
+
 def cases(quick):
+    """Yield the benchmark cases, with a tenth of the rows when ``quick``."""
     scale = 10 if quick else 1
-    yield (
-        "2-10-1 ReLU, MSE (regression)",
-        [2, 10, 1],
-        "identity",
-        1,
-        "float64",
-        400,
-        1_000_000 // scale,
-        20_000 // scale,
-        "regression",
-    )
-    yield (
-        "2-10-1 ReLU, MSE (regression)",
-        [2, 10, 1],
-        "identity",
-        1,
-        "float32",
-        400,
-        1_000_000 // scale,
-        20_000 // scale,
-        "regression",
-    )
-    yield (
-        "784-40-10 ReLU, softmax-CE",
-        [784, 40, 10],
-        "softmax",
-        1,
-        "float64",
-        12,
-        60_000 // scale,
-        4_000 // scale,
-        "fashion",
-    )
-    yield (
-        "784-40-10 ReLU, softmax-CE",
-        [784, 40, 10],
-        "softmax",
-        1,
-        "float32",
-        18,
-        60_000 // scale,
-        4_000 // scale,
-        "fashion",
-    )
-    yield (
-        "784-256-128-10 ReLU, softmax-CE",
-        [784, 256, 128, 10],
-        "softmax",
-        100,
-        "float32",
-        1.0,
-        30_000 // scale,
-        30_000 // scale,
-        "fashion",
-    )
+    for *head, n_fast, n_ref, data in CASES:
+        yield (*head, n_fast // scale, n_ref // scale, data)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the samples")
-    parser.add_argument("--repeats", type=int, default=5, help="timed epochs per system")
+    parser.add_argument("--repeats", type=int, default=7, help="timed epochs per system")
     parser.add_argument(
         "--out",
         type=Path,

@@ -4,6 +4,8 @@ import numbers
 
 import numpy as np
 
+from kernels import first_non_finite
+
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
@@ -51,10 +53,11 @@ def as_matrix(name, values, n_columns, dtype):
             f"{n_columns}"
         )
     array = np.ascontiguousarray(array, dtype=dtype)
-    if not np.all(np.isfinite(array)):
-        bad = np.argwhere(~np.isfinite(array))[0]
+    bad = first_non_finite(array)
+    if bad >= 0:
+        row, column = divmod(bad, array.shape[1])
         raise ValueError(
-            f"{name} contains NaN or inf (first at row {bad[0]}, column {bad[1]}); "
+            f"{name} contains NaN or inf (first at row {row}, column {column}); "
             "clean or impute the data first"
         )
     return array

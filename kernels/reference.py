@@ -340,3 +340,11 @@ def train_epoch_batch(
             return bi
         optimizer_step(opt_code, theta, grad, state, hyper, step)
     return n_batches
+
+
+# ---------------------------------------------------------------- checks
+
+
+def first_non_finite(values):
+    bad = np.flatnonzero(~np.isfinite(values))
+    return int(bad[0]) if bad.size else -1

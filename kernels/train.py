@@ -22,6 +22,7 @@ from kernels.codes import (
     IDENTITY,
     LEAKY_RELU,
     LEAKY_RELU_SLOPE,
+    MSE,
     RELU,
     SGD,
     SIGMOID,
@@ -46,10 +47,11 @@ SKIP_ZEROS_MIN_WIDTH = 16
 
 
 @jit(inline=True)
-def _sample_forward(theta, layout, X, row, acts):
-    # acts[UNIT_OFFSET + j] = f(b[j] + sum_i a_prev[i] * W[i, j]); zero inputs skipped.
+def _sample_forward(theta, layout, X, row, acts, first_layer):
+    # acts[UNIT_OFFSET + j] = f(b[j] + sum_i a_prev[i] * W[i, j]) for the layers
+    # from `first_layer` on; zero inputs skipped in wide layers.
     layers = layout.shape[0]
-    for layer in range(layers):
+    for layer in range(first_layer, layers):
         fan_in = layout[layer, FAN_IN]
         fan_out = layout[layer, FAN_OUT]
         w_start = layout[layer, W_OFFSET]
@@ -151,15 +153,16 @@ def _sample_correct(loss_code, y, T, row):
 
 
 @jit(inline=True)
-def _sample_backward(theta, layout, X, row, acts, deltas, grad, lr, plain_sgd):
+def _sample_backward(theta, layout, X, row, acts, deltas, grad, lr, plain_sgd, last_layer):
     # Walk down the layers with the output delta already in `deltas`. Each
     # weight row is read once: the delta is propagated with the *old* weights
     # and, for plain SGD, the row is updated in the same pass (no gradient
     # buffer); otherwise the gradient row is written to `grad`. In wide layers
     # zero inputs (pixels, ReLU outputs) and units whose derivative is zero
     # are skipped: they change nothing.
+    # Layers below `last_layer` are left alone (see _sgd_input_layer).
     dt = theta.dtype.type
-    for layer in range(layout.shape[0] - 1, -1, -1):
+    for layer in range(layout.shape[0] - 1, last_layer - 1, -1):
         fan_in = layout[layer, FAN_IN]
         fan_out = layout[layer, FAN_OUT]
         w_start = layout[layer, W_OFFSET]
@@ -210,6 +213,57 @@ def _sample_backward(theta, layout, X, row, acts, deltas, grad, lr, plain_sgd):
         else:
             for j in range(fan_out):
                 grad[b_start + j] = deltas[out + j]
+
+
+@jit(inline=True)
+def _sgd_input_layer(theta, layout, X, row, next_row, has_next, acts, deltas, lr):
+    # Plain SGD's update of the first layer for sample `row`, fused with the
+    # first layer's forward pass for the next sample: W changes by
+    # -lr * outer(x, delta) and the next sample needs x_next @ W with the new
+    # W, so one pass over W does both. W is the largest array of a per-sample
+    # network (784 x 40) and streaming it once per sample instead of twice is
+    # what makes this loop fast. The arithmetic is the same as doing the two
+    # one after the other.
+    fan_in = layout[0, FAN_IN]
+    fan_out = layout[0, FAN_OUT]
+    w_start = layout[0, W_OFFSET]
+    b_start = layout[0, B_OFFSET]
+    out = layout[0, UNIT_OFFSET]
+    skip_zeros = fan_out >= SKIP_ZEROS_MIN_WIDTH
+    for j in range(fan_out):
+        theta[b_start + j] -= lr * deltas[out + j]
+    if not has_next:
+        for i in range(fan_in):
+            xi = X[row, i]
+            if xi != 0 or not skip_zeros:
+                base = w_start + i * fan_out
+                rate = lr * xi
+                for j in range(fan_out):
+                    theta[base + j] -= rate * deltas[out + j]
+        return
+    # The first layer's block of `deltas` is free once read, so it keeps the
+    # scaled deltas while `acts` accumulates the next sample's pre-activations.
+    for j in range(fan_out):
+        acts[out + j] = theta[b_start + j]
+    for i in range(fan_in):
+        xi = X[row, i]
+        xn = X[next_row, i]
+        base = w_start + i * fan_out
+        if xi != 0 or not skip_zeros:
+            rate = lr * xi
+            if xn != 0 or not skip_zeros:
+                for j in range(fan_out):
+                    w = theta[base + j] - rate * deltas[out + j]
+                    theta[base + j] = w
+                    acts[out + j] += xn * w
+            else:
+                for j in range(fan_out):
+                    theta[base + j] -= rate * deltas[out + j]
+        elif xn != 0:
+            for j in range(fan_out):
+                acts[out + j] += xn * theta[base + j]
+    if layout.shape[0] > 1:
+        _activate_flat(layout[0, ACTIVATION], acts, out, fan_out)
 
 
 @jit
@@ -266,18 +320,32 @@ def train_epoch_sample(
     lr = hyper[0]
     y_row = y[0]
     unsigned_layout = layout.astype(np.uint64)
+    # Plain SGD on a wide first layer pipelines it: its forward pass for step
+    # s + 1 runs inside step s's update (_sgd_input_layer), so each step starts
+    # at layer 1. A narrow first layer is cheaper to run the plain way.
+    pipelined = plain_sgd and layout[0, FAN_OUT] >= SKIP_ZEROS_MIN_WIDTH
+    first_layer = 1 if pipelined else 0
+    if pipelined and n_steps > 0:
+        _sample_forward(theta, unsigned_layout, X, np.uint64(order[0]), acts, 0)
     for s in range(n_steps):
         row = np.uint64(order[s])
-        if s + 1 < n_steps:
-            prefetch_row(X, order[s + 1])
-            prefetch_row(T, order[s + 1])
-        _sample_forward(theta, unsigned_layout, X, row, acts)
+        has_next = s + 1 < n_steps
+        next_row = np.uint64(order[s + 1]) if has_next else row
+        if has_next:
+            prefetch_row(X, next_row)
+            prefetch_row(T, next_row)
+        _sample_forward(theta, unsigned_layout, X, row, acts, first_layer)
         loss = _sample_loss_delta(loss_code, acts, last_units, T, row, y_row, deltas)
         step_losses[s] = loss
-        step_correct[s] = _sample_correct(loss_code, y_row, T, row)
+        if loss_code != MSE:  # regression leaves the (untouched, zero) counts alone
+            step_correct[s] = _sample_correct(loss_code, y_row, T, row)
         if not np.isfinite(loss):
             return s
-        _sample_backward(theta, unsigned_layout, X, row, acts, deltas, grad, lr, plain_sgd)
+        _sample_backward(
+            theta, unsigned_layout, X, row, acts, deltas, grad, lr, plain_sgd, first_layer
+        )
+        if pipelined:
+            _sgd_input_layer(theta, unsigned_layout, X, row, next_row, has_next, acts, deltas, lr)
         if plain_sgd:
             step[0] += 1
         else:

@@ -304,3 +304,15 @@ def test_train_epoch_stops_at_first_non_finite_loss():
         )
         assert done == 6
         assert np.all(np.isfinite(losses[:6])) and not np.isfinite(losses[6])
+
+
+@pytest.mark.parametrize("bad", [None, np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("where", [0, 7, 59])
+def test_first_non_finite(bad, where, dtype):
+    values = np.arange(60, dtype=dtype).reshape(6, 10)
+    if bad is not None:
+        values.flat[where] = bad
+        values.flat[-1] = np.nan  # only the first one counts
+    got = kernels.first_non_finite(values)
+    assert got == reference.first_non_finite(values)
+    assert got == (-1 if bad is None else where)
