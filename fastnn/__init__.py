@@ -1,7 +1,15 @@
 """fastnn: small neural networks from scratch, with every hot loop compiled by Numba."""
 
-from fastnn import optimizers
+from fastnn import datasets, optimizers
+from fastnn.experiments import compare_optimizers
 from fastnn.model import MLP, History, TrainingDivergedError
 
-__all__ = ["MLP", "History", "TrainingDivergedError", "optimizers"]
+__all__ = [
+    "MLP",
+    "History",
+    "TrainingDivergedError",
+    "compare_optimizers",
+    "datasets",
+    "optimizers",
+]
 __version__ = "0.1.0"

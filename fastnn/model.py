@@ -418,11 +418,15 @@ class MLP:
         step_correct = np.zeros(n_steps)
         history = History()
         k = self._kernels
-        order = np.arange(n_rows)
+        identity = np.arange(n_rows)
+        order = identity.copy()
         for epoch in range(1, epochs + 1):
             if shuffle:
-                # In place: a fresh permutation array would cost more page faults
-                # than a per-sample epoch of a small network costs in all.
+                # Each epoch shuffles 0..n-1 (as rng.permutation(n) would), so that
+                # fit(epochs=k) and k calls of partial_fit see the same orders; in
+                # place, because a fresh array per epoch costs page faults worth
+                # a sizeable part of a small network's per-sample epoch.
+                order[...] = identity
                 self.rng.shuffle(order)
             saved = (self._theta.copy(), state.copy(), optimizer.step_.copy())
             step_losses = np.zeros(n_steps)

@@ -13,7 +13,18 @@ import numpy as np
 from kernels import codes
 from kernels.optimizers import HYPER_SIZE, STATE_ROWS
 
-__all__ = ["Optimizer", "SGD", "get"]
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Momentum",
+    "Nesterov",
+    "AdaGrad",
+    "RMSProp",
+    "Adadelta",
+    "Adam",
+    "AdamW",
+    "get",
+]
 
 
 def _check_number(name, value, *, low=None, low_inclusive=True, high=None):
@@ -81,6 +92,52 @@ class Optimizer:
         self.state_ = None
         self.step_ = np.zeros(1, dtype=np.int64)
 
+    def state_dict(self):
+        """Return everything needed to resume: name, hyper-parameters, step, state.
+
+        Returns
+        -------
+        dict
+            ``{"name": str, "params": dict, "step": int, "state": ndarray or None}``;
+            the arrays are copies.
+        """
+        return {
+            "name": self.name,
+            "params": self.get_params(),
+            "step": int(self.step_[0]),
+            "state": None if self.state_ is None else self.state_.copy(),
+        }
+
+    def load_state_dict(self, state_dict):
+        """Restore hyper-parameters, step count and state from :meth:`state_dict`.
+
+        Raises
+        ------
+        ValueError
+            If the dict belongs to another optimizer or its state is malformed.
+        """
+        if state_dict.get("name") != self.name:
+            raise ValueError(
+                f"state_dict: made by optimizer {state_dict.get('name')!r}, cannot load into "
+                f"{self.name!r}"
+            )
+        fresh = type(self)(**state_dict["params"])
+        state = state_dict["state"]
+        if state is not None:
+            state = np.asarray(state)
+            if state.ndim != 2 or state.shape[0] != STATE_ROWS or state.dtype.kind != "f":
+                raise ValueError(
+                    f"state_dict: state must be a float array of shape ({STATE_ROWS}, "
+                    f"n_params), got {state.dtype} {state.shape}"
+                )
+            state = state.copy()
+        step = int(state_dict["step"])
+        if step < 0:
+            raise ValueError(f"state_dict: step must be >= 0, got {step}")
+        self.__dict__.update(fresh.__dict__)
+        self.state_ = state
+        self.step_ = np.array([step], dtype=np.int64)
+
     def __repr__(self):
         args = ", ".join(f"{key}={value!r}" for key, value in self.get_params().items())
         return f"{type(self).__name__}({args})"
@@ -129,7 +186,230 @@ class SGD(Optimizer):
         }
 
 
-_REGISTRY = {"sgd": SGD}
+class Momentum(SGD):
+    """SGD with classical momentum: ``SGD(lr, momentum=0.9)``."""
+
+    name = "momentum"
+
+    def __init__(self, lr=0.01, momentum=0.9):
+        super().__init__(lr=lr, momentum=momentum)
+        if self.momentum <= 0:
+            raise ValueError(f"momentum must be > 0 for Momentum, got {momentum!r}")
+
+    def get_params(self):
+        return {"lr": self.lr, "momentum": self.momentum}
+
+
+class Nesterov(SGD):
+    """SGD with Nesterov momentum: ``SGD(lr, momentum=0.9, nesterov=True)``."""
+
+    name = "nesterov"
+
+    def __init__(self, lr=0.01, momentum=0.9):
+        super().__init__(lr=lr, momentum=momentum, nesterov=True)
+
+    def get_params(self):
+        return {"lr": self.lr, "momentum": self.momentum}
+
+
+class AdaGrad(Optimizer):
+    """AdaGrad, as ``torch.optim.Adagrad``.
+
+    ``s += g**2; theta -= lr / (1 + (t-1)*lr_decay) * g / (sqrt(s) + eps)``.
+
+    Parameters
+    ----------
+    lr : float, default 0.01
+    lr_decay : float, default 0
+    eps : float, default 1e-10
+    weight_decay : float, default 0
+    """
+
+    code = codes.ADAGRAD
+    name = "adagrad"
+
+    def __init__(self, lr=0.01, lr_decay=0.0, eps=1e-10, weight_decay=0.0):
+        super().__init__(lr)
+        self.lr_decay = _check_number("lr_decay", lr_decay, low=0.0)
+        self.eps = _check_number("eps", eps, low=0.0)
+        self.weight_decay = _check_number("weight_decay", weight_decay, low=0.0)
+
+    def _slots(self):
+        return [self.lr, self.lr_decay, self.eps, 0.0, self.weight_decay]
+
+    def get_params(self):
+        return {
+            "lr": self.lr,
+            "lr_decay": self.lr_decay,
+            "eps": self.eps,
+            "weight_decay": self.weight_decay,
+        }
+
+
+class RMSProp(Optimizer):
+    """RMSProp, as ``torch.optim.RMSprop``.
+
+    ``v = alpha v + (1-alpha) g**2``; centered: ``a = sqrt(v - mean(g)**2) + eps``,
+    else ``a = sqrt(v) + eps``; with momentum ``b = momentum b + g/a,
+    theta -= lr b``, else ``theta -= lr g/a``.
+
+    Parameters
+    ----------
+    lr : float, default 0.01
+    alpha : float, default 0.99
+    eps : float, default 1e-8
+    momentum : float, default 0
+    centered : bool, default False
+    weight_decay : float, default 0
+    """
+
+    code = codes.RMSPROP
+    name = "rmsprop"
+
+    def __init__(
+        self, lr=0.01, alpha=0.99, eps=1e-8, momentum=0.0, centered=False, weight_decay=0.0
+    ):
+        super().__init__(lr)
+        self.alpha = _check_number("alpha", alpha, low=0.0)
+        if self.alpha > 1:
+            raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
+        self.eps = _check_number("eps", eps, low=0.0)
+        self.momentum = _check_number("momentum", momentum, low=0.0)
+        self.centered = bool(centered)
+        self.weight_decay = _check_number("weight_decay", weight_decay, low=0.0)
+
+    def _slots(self):
+        return [
+            self.lr,
+            self.alpha,
+            self.eps,
+            self.momentum,
+            self.weight_decay,
+            float(self.centered),
+        ]
+
+    def get_params(self):
+        return {
+            "lr": self.lr,
+            "alpha": self.alpha,
+            "eps": self.eps,
+            "momentum": self.momentum,
+            "centered": self.centered,
+            "weight_decay": self.weight_decay,
+        }
+
+
+class Adadelta(Optimizer):
+    """Adadelta, as ``torch.optim.Adadelta``.
+
+    ``v = rho v + (1-rho) g**2; d = sqrt(u + eps) / sqrt(v + eps) * g;
+    u = rho u + (1-rho) d**2; theta -= lr d``.
+
+    Parameters
+    ----------
+    lr : float, default 1.0
+    rho : float, default 0.9
+    eps : float, default 1e-6
+    weight_decay : float, default 0
+    """
+
+    code = codes.ADADELTA
+    name = "adadelta"
+
+    def __init__(self, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
+        super().__init__(lr)
+        self.rho = _check_number("rho", rho, low=0.0)
+        if self.rho > 1:
+            raise ValueError(f"rho must be in [0, 1], got {rho!r}")
+        self.eps = _check_number("eps", eps, low=0.0)
+        self.weight_decay = _check_number("weight_decay", weight_decay, low=0.0)
+
+    def _slots(self):
+        return [self.lr, self.rho, self.eps, 0.0, self.weight_decay]
+
+    def get_params(self):
+        return {"lr": self.lr, "rho": self.rho, "eps": self.eps, "weight_decay": self.weight_decay}
+
+
+def _check_betas(betas):
+    try:
+        beta1, beta2 = betas
+    except (TypeError, ValueError):
+        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}") from None
+    return (
+        _check_number("betas[0]", beta1, low=0.0, high=1.0),
+        _check_number("betas[1]", beta2, low=0.0, high=1.0),
+    )
+
+
+class Adam(Optimizer):
+    """Adam, as ``torch.optim.Adam``.
+
+    ``m = b1 m + (1-b1) g; v = b2 v + (1-b2) g**2`` (AMSGrad: ``v = max`` of all
+    ``v`` so far), ``theta -= lr/(1-b1**t) * m / (sqrt(v)/sqrt(1-b2**t) + eps)``.
+
+    Parameters
+    ----------
+    lr : float, default 1e-3
+    betas : (float, float), default (0.9, 0.999)
+        Each in [0, 1).
+    eps : float, default 1e-8
+    weight_decay : float, default 0
+        L2 penalty added to the gradient (see :class:`AdamW` for decoupled decay).
+    amsgrad : bool, default False
+    """
+
+    code = codes.ADAM
+    name = "adam"
+    _decoupled = False
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
+        super().__init__(lr)
+        self.betas = _check_betas(betas)
+        self.eps = _check_number("eps", eps, low=0.0)
+        self.weight_decay = _check_number("weight_decay", weight_decay, low=0.0)
+        self.amsgrad = bool(amsgrad)
+
+    def _slots(self):
+        coupled, decoupled = (
+            (0.0, self.weight_decay) if self._decoupled else (self.weight_decay, 0.0)
+        )
+        return [
+            self.lr,
+            self.betas[0],
+            self.betas[1],
+            self.eps,
+            coupled,
+            float(self.amsgrad),
+            decoupled,
+        ]
+
+    def get_params(self):
+        return {
+            "lr": self.lr,
+            "betas": self.betas,
+            "eps": self.eps,
+            "weight_decay": self.weight_decay,
+            "amsgrad": self.amsgrad,
+        }
+
+
+class AdamW(Adam):
+    """AdamW, as ``torch.optim.AdamW``: ``theta *= 1 - lr*weight_decay``, then Adam.
+
+    Parameters are those of :class:`Adam`, with ``weight_decay=1e-2`` by default.
+    """
+
+    name = "adamw"
+    _decoupled = True
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False):
+        super().__init__(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+
+
+_REGISTRY = {
+    cls.name: cls for cls in (SGD, Momentum, Nesterov, AdaGrad, RMSProp, Adadelta, Adam, AdamW)
+}
 
 
 def get(name, **hyper):
