@@ -11,50 +11,15 @@ Usage::
     python bench/bench_foundation.py --quick    # smaller sizes, a smoke test
 """
 
-import os
+import argparse
+import sys
+from pathlib import Path
 
-# One thread for every BLAS, set before NumPy loads: the comparison is per core.
-for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
-import argparse  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import fashion_rows, machine, time_fit, write_markdown  # noqa: E402
 
 import fastnn  # noqa: E402
 from fastnn import datasets, optimizers  # noqa: E402
-
-
-def fashion_rows(n, dtype):
-    """Fashion-MNIST training rows if installed, else random rows of that shape."""
-    try:
-        (x, t), _ = datasets.load_fashion_mnist(dtype=dtype)
-        return x[:n], t[:n], "Fashion-MNIST"
-    except FileNotFoundError:
-        rng = np.random.default_rng(0)
-        x = rng.random((n, 784)).astype(dtype)
-        x[x < 0.5] = 0  # about as sparse as the real images
-        return x, rng.integers(0, 10, n), "random (Fashion-MNIST not installed)"
-
-
-def time_fit(net, X, T, batch_size, repeats, lr):
-    """Return (first-call seconds, median samples/s over `repeats` epochs)."""
-    opt = optimizers.SGD(lr=lr)
-    start = time.perf_counter()
-    net.fit(X[:5], T[:5], optimizer=opt, batch_size=batch_size)  # compile or cache load
-    first = time.perf_counter() - start
-    net.fit(X, T, optimizer=opt, batch_size=batch_size)  # warm caches and branch predictors
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        net.fit(X, T, optimizer=opt, batch_size=batch_size)
-        rates.append(len(X) / (time.perf_counter() - start))
-    return first, statistics.median(rates)
-
 
 # name, sizes, output, batch size, dtype, target ratio, rows for fastnn, rows for NumPy, data
 # fmt: off
@@ -106,7 +71,9 @@ def main(argv=None):
             net = fastnn.MLP(
                 sizes, hidden="relu", output=output, dtype=dtype, seed=0, backend=backend
             )
-            result[backend] = time_fit(net, X[:n], T[:n], batch, args.repeats, lr)
+            result[backend] = time_fit(
+                net, X[:n], T[:n], batch, args.repeats, optimizers.SGD(lr=lr)
+            )
         ratio = result["numba"][1] / result["numpy"][1]
         rows.append(
             [
@@ -134,24 +101,15 @@ def main(argv=None):
         "met",
         "fastnn first call (s)",
     ]
-    lines = [
-        "# fastnn vs the NumPy reference: training throughput",
-        "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, NumPy {np.__version__}, one BLAS thread. "
-        f"Image data: {source}.",
+    notes = [
+        f"Machine: {machine()}. Image data: {source}.",
         f"Command: `python bench/bench_foundation.py{' --quick' if args.quick else ''}`; median "
-        f"of {args.repeats} epochs per system after a warm-up. The first call includes JIT "
-        "compilation, or loading it from Numba's cache when that is warm.",
-        "",
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
+        f"of {args.repeats} epochs per system after a warm-up, plain SGD. The first call "
+        "includes JIT compilation, or loading it from Numba's cache when that is warm.",
     ]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = args.out.with_suffix(".tmp")
-    temporary.write_text("\n".join(lines) + "\n")
-    temporary.replace(args.out)
+    write_markdown(
+        args.out, "fastnn vs the NumPy reference: training throughput", notes, header, rows
+    )
     print(f"wrote {args.out}")
 
 

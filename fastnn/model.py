@@ -365,7 +365,17 @@ class MLP:
 
     # ------------------------------------------------------------ training
 
-    def fit(self, X, T, optimizer=None, epochs=1, batch_size=1, shuffle=True, validation_data=None):
+    def fit(
+        self,
+        X,
+        T,
+        optimizer=None,
+        epochs=1,
+        batch_size=1,
+        shuffle=True,
+        validation_data=None,
+        progress=False,
+    ):
         """Train from the current weights and return the per-epoch :class:`History`.
 
         Parameters
@@ -381,6 +391,8 @@ class MLP:
         shuffle : bool, default True
             Visit the samples in a new seeded random order each epoch.
         validation_data : tuple (X_val, T_val), optional
+        progress : bool, default False
+            Show a progress bar per epoch (samples/s and running loss) on stderr.
 
         Returns
         -------
@@ -399,27 +411,27 @@ class MLP:
         if batch_size is None:
             batch_size = n_rows
         batch_size = min(check_int("batch_size", batch_size, minimum=1), n_rows)
+        validation = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise TypeError("validation_data must be a tuple (X_val, T_val)")
             X_val = self._inputs(validation_data[0], "validation_data[0]")
-            T_val = self._targets(validation_data[1], X_val.shape[0], "validation_data[1]")
+            validation = (
+                X_val,
+                self._targets(validation_data[1], X_val.shape[0], "validation_data[1]"),
+            )
         if optimizer is None:
             optimizer = (
                 self.optimizer_ if self.optimizer_ is not None else (optimizers_module.SGD(lr=0.01))
             )
         optimizer = optimizers_module.get(optimizer)
-        state = optimizer.bind(self.n_params, self.dtype)
-        hyper = optimizer.hyper_vector(self.dtype)
+        optimizer.bind(self.n_params, self.dtype)
         self.optimizer_ = optimizer
 
-        work = _Workspace(self, batch_size)
-        n_steps = n_rows if batch_size == 1 else -(-n_rows // batch_size)
-        step_correct = np.zeros(n_steps)
         history = History()
-        k = self._kernels
         identity = np.arange(n_rows)
         order = identity.copy()
+        run = _EpochRunner(self, X, T, batch_size, optimizer)
         for epoch in range(1, epochs + 1):
             if shuffle:
                 # Each epoch shuffles 0..n-1 (as rng.permutation(n) would), so that
@@ -428,70 +440,18 @@ class MLP:
                 # a sizeable part of a small network's per-sample epoch.
                 order[...] = identity
                 self.rng.shuffle(order)
-            saved = (self._theta.copy(), state.copy(), optimizer.step_.copy())
-            step_losses = np.zeros(n_steps)
-            if batch_size == 1:
-                done = k.train_epoch_sample(
-                    self._theta,
-                    self.layout,
-                    self.loss_code,
-                    X,
-                    T,
-                    order,
-                    optimizer.code,
-                    state,
-                    hyper,
-                    optimizer.step_,
-                    work.grad,
-                    work.acts,
-                    work.deltas,
-                    work.y,
-                    step_losses,
-                    step_correct,
-                )
-            else:
-                done = k.train_epoch_batch(
-                    self._theta,
-                    self.layout,
-                    self.loss_code,
-                    X,
-                    T,
-                    order,
-                    batch_size,
-                    optimizer.code,
-                    state,
-                    hyper,
-                    optimizer.step_,
-                    work.grad,
-                    work.x,
-                    work.t,
-                    work.acts,
-                    work.deltas,
-                    work.y,
-                    step_losses,
-                    step_correct,
-                )
-            if done < n_steps:
-                self._theta[...] = saved[0]
-                state[...] = saved[1]
-                optimizer.step_[...] = saved[2]
-                raise TrainingDivergedError(
-                    f"the training loss became {step_losses[done]} at epoch {epoch}, step "
-                    f"{done + 1}; the weights are those at the end of epoch {epoch - 1}. "
-                    f"Try a smaller learning rate than lr={optimizer.lr}."
-                )
-            if batch_size == 1:
-                epoch_loss = float(step_losses.mean())
-            else:
-                sizes = np.full(n_steps, batch_size, dtype=np.float64)
-                sizes[-1] = n_rows - batch_size * (n_steps - 1)
-                epoch_loss = float(np.dot(step_losses, sizes) / n_rows)
-            history.loss.append(epoch_loss)
+            bar = _progress_bar(n_rows, epoch, epochs) if progress else None
+            try:
+                step_losses, correct = run.epoch(order, epoch, bar)
+            finally:
+                if bar is not None:
+                    bar.close()
             history.step_losses.append(step_losses)
+            history.loss.append(run.mean_loss(step_losses))
             if self.is_classifier:
-                history.train_acc.append(float(step_correct.sum() / n_rows))
-            if validation_data is not None:
-                val_loss, val_acc = self._loss_and_correct(X_val, T_val)
+                history.train_acc.append(correct / n_rows)
+            if validation is not None:
+                val_loss, val_acc = self._loss_and_correct(*validation)
                 history.val_loss.append(val_loss)
                 if self.is_classifier:
                     history.val_acc.append(val_acc)
@@ -504,3 +464,165 @@ class MLP:
         """
         self.fit(X, T, optimizer=optimizer, epochs=1, batch_size=batch_size, shuffle=shuffle)
         return self
+
+    # ------------------------------------------------------------ persistence
+
+    def __getstate__(self):
+        # The views in `params` would pickle as copies; they are rebuilt instead.
+        state = self.__dict__.copy()
+        del state["params"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.params = self._make_views(self._theta)
+
+    def save(self, path):
+        """Write the network to one ``.npz`` file, atomically.
+
+        The file holds the format version, the architecture (sizes, activations,
+        output, init, dtype), ``theta``, the shuffling generator's state and the
+        optimizer (name, hyper-parameters, step count, state vectors), as plain
+        arrays: loading never unpickles anything. The file is written under a
+        temporary name and renamed, so a failed save leaves any old file intact.
+
+        Parameters
+        ----------
+        path : str or path-like
+        """
+        from fastnn.persistence import save_model
+
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Read a network written by :meth:`save`; predictions are identical.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a fastnn model, is truncated or corrupt, or its
+            contents do not fit together.
+        """
+        from fastnn.persistence import load_model
+
+        return load_model(cls, path)
+
+
+def _progress_bar(n_rows, epoch, epochs):
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=n_rows,
+        desc=f"epoch {epoch}/{epochs}",
+        unit="sample",
+        unit_scale=True,
+        leave=True,
+        dynamic_ncols=True,
+    )
+
+
+class _EpochRunner:
+    """Runs epochs through the kernels with buffers allocated once per fit."""
+
+    # With a progress bar an epoch runs in about this many kernel calls.
+    PROGRESS_UPDATES = 50
+
+    def __init__(self, net, X, T, batch_size, optimizer):
+        self.net, self.X, self.T = net, X, T
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.state = optimizer.state_
+        self.hyper = optimizer.hyper_vector(net.dtype)
+        self.work = _Workspace(net, batch_size)
+        n_rows = X.shape[0]
+        self.n_steps = n_rows if batch_size == 1 else -(-n_rows // batch_size)
+        self.correct = np.zeros(self.n_steps)
+
+    def _run(self, order, step_losses, correct):
+        net, work, opt = self.net, self.work, self.optimizer
+        k = net._kernels
+        if self.batch_size == 1:
+            return k.train_epoch_sample(
+                net._theta,
+                net.layout,
+                net.loss_code,
+                self.X,
+                self.T,
+                order,
+                opt.code,
+                self.state,
+                self.hyper,
+                opt.step_,
+                work.grad,
+                work.acts,
+                work.deltas,
+                work.y,
+                step_losses,
+                correct,
+            )
+        return k.train_epoch_batch(
+            net._theta,
+            net.layout,
+            net.loss_code,
+            self.X,
+            self.T,
+            order,
+            self.batch_size,
+            opt.code,
+            self.state,
+            self.hyper,
+            opt.step_,
+            work.grad,
+            work.x,
+            work.t,
+            work.acts,
+            work.deltas,
+            work.y,
+            step_losses,
+            correct,
+        )
+
+    def epoch(self, order, epoch, bar):
+        """Train one epoch in ``order``; return (per-step losses, correct count)."""
+        net, opt = self.net, self.optimizer
+        saved = (net._theta.copy(), self.state.copy(), opt.step_.copy())
+        step_losses = np.zeros(self.n_steps)
+        self.correct[:] = 0
+        if bar is None:
+            done = self._run(order, step_losses, self.correct)
+        else:
+            # Several kernel calls over consecutive slices of the order train
+            # exactly as one call does; between them the bar moves.
+            chunk = max(1, -(-self.n_steps // self.PROGRESS_UPDATES))
+            done = 0
+            while done < self.n_steps:
+                stop = min(done + chunk, self.n_steps)
+                rows = order[done * self.batch_size : stop * self.batch_size]
+                ran = self._run(rows, step_losses[done:stop], self.correct[done:stop])
+                done += ran
+                bar.update(min(len(rows), ran * self.batch_size))
+                bar.set_postfix(loss=f"{self.mean_loss(step_losses[:done]):.4g}")
+                if done < stop:  # the loss became non-finite inside this slice
+                    break
+        if done < self.n_steps:
+            net._theta[...] = saved[0]
+            self.state[...] = saved[1]
+            opt.step_[...] = saved[2]
+            raise TrainingDivergedError(
+                f"the training loss became {step_losses[done]} at epoch {epoch}, step "
+                f"{done + 1}; the weights are those at the end of epoch {epoch - 1}. "
+                f"Try a smaller learning rate than lr={opt.lr}."
+            )
+        return step_losses, float(self.correct.sum())
+
+    def mean_loss(self, step_losses):
+        """Mean loss per sample over the first ``len(step_losses)`` steps."""
+        if len(step_losses) == 0:
+            return float("nan")
+        if self.batch_size == 1:
+            return float(step_losses.mean())
+        sizes = np.full(len(step_losses), self.batch_size, dtype=np.float64)
+        if len(step_losses) == self.n_steps:
+            sizes[-1] = self.X.shape[0] - self.batch_size * (self.n_steps - 1)
+        return float(np.dot(step_losses, sizes) / sizes.sum())
