@@ -6,7 +6,14 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["make_regression", "load_mnist", "load_fashion_mnist", "read_idx"]
+__all__ = [
+    "make_regression",
+    "load_mnist",
+    "load_fashion_mnist",
+    "load_digits",
+    "load_npz",
+    "read_idx",
+]
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -156,3 +163,71 @@ def load_fashion_mnist(
         one_hot_label,
         dtype,
     )
+
+
+def load_digits(normalize=True, one_hot_label=False, dtype="float32", test_size=360, seed=0):
+    """Load scikit-learn's 8x8 digits (1,797 images, 10 classes), split like MNIST.
+
+    Parameters
+    ----------
+    normalize : bool, default True
+        Scale the pixel values 0..16 to [0, 1].
+    one_hot_label : bool, default False
+    dtype : str, default "float32"
+    test_size : int, default 360
+        Rows held out for the test split (a seeded shuffle decides which).
+    seed : int, default 0
+
+    Returns
+    -------
+    (x_train, t_train), (x_test, t_test)
+        Images as ``(n, 64)`` rows.
+
+    Raises
+    ------
+    ImportError
+        If scikit-learn is not installed (``pip install scikit-learn``).
+    """
+    try:
+        from sklearn.datasets import load_digits as sklearn_digits
+    except ImportError:
+        raise ImportError(
+            "load_digits needs scikit-learn, which ships the 8x8 digits: "
+            "pip install scikit-learn (or pip install 'fastnn[test]')"
+        ) from None
+    digits = sklearn_digits()
+    images = digits.data.astype(dtype)
+    if normalize:
+        images /= 16.0
+    labels = digits.target.astype(np.int64)
+    if one_hot_label:
+        labels = np.eye(10, dtype=dtype)[labels]
+    order = np.random.default_rng(seed).permutation(len(images))
+    test, train = order[:test_size], order[test_size:]
+    return (images[train], labels[train]), (images[test], labels[test])
+
+
+def load_npz(path):
+    """Load a data set saved as ``.npz`` with arrays ``x_train``, ``t_train`` and
+    optionally ``x_test``, ``t_test`` (the course's names); never unpickles.
+
+    Returns
+    -------
+    (x_train, t_train), (x_test, t_test)
+        The test pair is ``(None, None)`` when the file has none.
+    """
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such data file") from None
+    except (OSError, ValueError, EOFError) as error:
+        raise ValueError(f"{path}: not a readable .npz data file ({error})") from None
+    missing = [key for key in ("x_train", "t_train") if key not in arrays]
+    if missing:
+        raise ValueError(
+            f"{path}: missing arrays {missing}; a data file holds x_train, t_train and "
+            f"optionally x_test, t_test (it has {sorted(arrays)})"
+        )
+    return (arrays["x_train"], arrays["t_train"]), (arrays.get("x_test"), arrays.get("t_test"))
