@@ -1,0 +1,21 @@
+"""The course's regression y = 3*x0 + 2*x1, trained per sample, with its loss chart."""
+
+import numpy as np
+from _common import size
+
+from fastnn import MLP, datasets, optimizers, plot
+
+n = size(100_000, 5_000)
+X, y = datasets.make_regression(n, seed=0)
+net = MLP([2, 10, 1], hidden="relu", output="identity", dtype="float64", seed=0)
+history = net.fit(X, y, optimizer=optimizers.SGD(lr=0.07), epochs=1, batch_size=1)
+X_test, y_test = datasets.make_regression(1000, seed=1)
+print(
+    f"{n:,} per-sample steps; mean squared error on fresh data:",
+    np.mean((net.predict(X_test)[:, 0] - y_test) ** 2),
+)
+print("learned weights of the first layer:\n", net.params["W1"])
+plot.plot_step_loss(
+    history, path="regression_loss.png", log=True, title="per-sample SGD: loss of each step"
+)
+print("wrote regression_loss.png")
