@@ -16,7 +16,13 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import fashion_rows, machine, time_fit, write_markdown  # noqa: E402
+from _common import (  # noqa: E402
+    fashion_rows,
+    first_fit_seconds,
+    machine,
+    time_fit,
+    write_markdown,
+)
 
 import fastnn  # noqa: E402
 from fastnn import datasets, optimizers  # noqa: E402
@@ -107,6 +113,16 @@ def main(argv=None):
         f"of {args.repeats} epochs per system after a warm-up, plain SGD. The first call "
         "includes JIT compilation, or loading it from Numba's cache when that is warm.",
     ]
+    for batch in (1, 100):
+        times = first_fit_seconds([784, 40, 10], "float32", batch)
+        notes.append(
+            f"Import plus first fit of a 784-40-10 float32 network (batch size {batch}) in a "
+            f"fresh process: {sum(times['cold']):.1f} s with an empty Numba cache (import "
+            f"{times['cold'][0]:.1f} s + compiling and fitting {times['cold'][1]:.1f} s), "
+            f"{sum(times['warm']):.1f} s with the cache that run left (import "
+            f"{times['warm'][0]:.1f} s + {times['warm'][1]:.1f} s)."
+        )
+        print(notes[-1], flush=True)
     write_markdown(
         args.out, "fastnn vs the NumPy reference: training throughput", notes, header, rows
     )
