@@ -1,16 +1,21 @@
 """fastnn: small neural networks from scratch, with every hot loop compiled by Numba."""
 
 from fastnn import datasets, functions, optimizers
+from fastnn.estimators import MLPClassifier, MLPRegressor
 from fastnn.experiments import compare_optimizers
 from fastnn.model import MLP, History, TrainingDivergedError
+from fastnn.warm import warmup
 
 __all__ = [
     "MLP",
+    "MLPClassifier",
+    "MLPRegressor",
     "History",
     "TrainingDivergedError",
     "compare_optimizers",
     "datasets",
     "functions",
     "optimizers",
+    "warmup",
 ]
 __version__ = "0.1.0"

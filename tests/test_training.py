@@ -178,3 +178,9 @@ def test_deeper_network_trains():
     net = MLP([6, 16, 16, 16, 3], hidden=["relu", "tanh", "leaky_relu"], seed=0)
     history = net.fit(X, T, epochs=20, batch_size=1)
     assert history.loss[-1] < 0.8 * history.loss[0]
+
+
+def test_warmup_runs_every_kind_of_fit():
+    import fastnn
+
+    assert fastnn.warmup(dtypes=("float64",), optimizers=("sgd",)) == 6
