@@ -1,4 +1,4 @@
-"""The ``fastnn`` command line: ``demo``, ``train`` and ``compare-optimizers``."""
+"""The ``fastnn`` command line: ``demo``, ``train``, ``compare-optimizers`` and ``bench``."""
 
 import argparse
 import sys
@@ -382,6 +382,16 @@ def build_parser():
         help="where to write the chart (default: optimizers.png)",
     )
     compare_parser.set_defaults(run=compare)
+
+    from fastnn import benchmark
+
+    bench_parser = commands.add_parser(
+        "bench",
+        help="measure fastnn against its NumPy reference, PyTorch and scikit-learn",
+        description=benchmark.__doc__.splitlines()[0],
+    )
+    benchmark.add_arguments(bench_parser)
+    bench_parser.set_defaults(run=lambda args: benchmark.run(args, "fastnn bench"))
     return parser
 
 
