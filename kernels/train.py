@@ -44,6 +44,9 @@ from kernels.optimizers import optimizer_step
 # Skipping a zero input (a blank pixel, an inactive ReLU) saves a row of work
 # but costs a branch that mispredicts often; it pays only for wide rows.
 SKIP_ZEROS_MIN_WIDTH = 16
+# Inputs this wide (images) have long runs of zeros in the same places, so
+# skipping them branches predictably even when the layer's rows are narrow.
+WIDE_INPUT = 64
 
 
 @jit(inline=True)
@@ -174,14 +177,23 @@ def _sample_backward(theta, layout, X, row, acts, deltas, grad, lr, plain_sgd, l
         if fan_out == 1 and layer > 0:
             # One output unit (regression, binary): one pass, no inner loops.
             d = deltas[out]
-            for i in range(fan_in):
-                ai = acts[inp + i]
-                w = theta[w_start + i]
-                deltas[inp + i] = w * d * derivative_scalar(code, ai)
-                if plain_sgd:
+            if plain_sgd and code == RELU:
+                # The course's regression network: branch-free, so it vectorises.
+                zero = dt(0)
+                for i in range(fan_in):
+                    ai = acts[inp + i]
+                    w = theta[w_start + i]
+                    deltas[inp + i] = w * d if ai > 0 else zero
                     theta[w_start + i] = w - lr * ai * d
-                else:
-                    grad[w_start + i] = ai * d
+            else:
+                for i in range(fan_in):
+                    ai = acts[inp + i]
+                    w = theta[w_start + i]
+                    deltas[inp + i] = w * d * derivative_scalar(code, ai)
+                    if plain_sgd:
+                        theta[w_start + i] = w - lr * ai * d
+                    else:
+                        grad[w_start + i] = ai * d
             if plain_sgd:
                 theta[b_start] -= lr * d
             else:
@@ -229,7 +241,7 @@ def _sgd_input_layer(theta, layout, X, row, next_row, has_next, acts, deltas, lr
     w_start = layout[0, W_OFFSET]
     b_start = layout[0, B_OFFSET]
     out = layout[0, UNIT_OFFSET]
-    skip_zeros = fan_out >= SKIP_ZEROS_MIN_WIDTH
+    skip_zeros = fan_out >= SKIP_ZEROS_MIN_WIDTH or fan_in >= WIDE_INPUT
     for j in range(fan_out):
         theta[b_start + j] -= lr * deltas[out + j]
     if not has_next:
@@ -249,19 +261,12 @@ def _sgd_input_layer(theta, layout, X, row, next_row, has_next, acts, deltas, lr
         xi = X[row, i]
         xn = X[next_row, i]
         base = w_start + i * fan_out
-        if xi != 0 or not skip_zeros:
+        if xi != 0 or xn != 0 or not skip_zeros:
             rate = lr * xi
-            if xn != 0 or not skip_zeros:
-                for j in range(fan_out):
-                    w = theta[base + j] - rate * deltas[out + j]
-                    theta[base + j] = w
-                    acts[out + j] += xn * w
-            else:
-                for j in range(fan_out):
-                    theta[base + j] -= rate * deltas[out + j]
-        elif xn != 0:
             for j in range(fan_out):
-                acts[out + j] += xn * theta[base + j]
+                w = theta[base + j] - rate * deltas[out + j]
+                theta[base + j] = w
+                acts[out + j] += xn * w
     if layout.shape[0] > 1:
         _activate_flat(layout[0, ACTIVATION], acts, out, fan_out)
 
@@ -323,7 +328,9 @@ def train_epoch_sample(
     # Plain SGD on a wide first layer pipelines it: its forward pass for step
     # s + 1 runs inside step s's update (_sgd_input_layer), so each step starts
     # at layer 1. A narrow first layer is cheaper to run the plain way.
-    pipelined = plain_sgd and layout[0, FAN_OUT] >= SKIP_ZEROS_MIN_WIDTH
+    pipelined = plain_sgd and (
+        layout[0, FAN_OUT] >= SKIP_ZEROS_MIN_WIDTH or layout[0, FAN_IN] >= WIDE_INPUT
+    )
     first_layer = 1 if pipelined else 0
     if pipelined and n_steps > 0:
         _sample_forward(theta, unsigned_layout, X, np.uint64(order[0]), acts, 0)

@@ -178,6 +178,7 @@ NETWORKS = [
     ([30, 20, 16, 4], [codes.SIGMOID, codes.LEAKY_RELU]),
     ([64, 40, 10], [codes.RELU]),
     ([4, 3, 1, 2], [codes.RELU, codes.SIGMOID]),
+    ([70, 5, 3], [codes.TANH]),  # wide input, narrow first layer: pipelined
 ]
 
 
