@@ -73,42 +73,5 @@ def write_markdown(path, title, notes, header, rows):
     temporary.replace(path)
 
 
-_FIRST_FIT = """
-import time
-start = time.perf_counter()
-import numpy as np
-import fastnn
-imported = time.perf_counter()
-rng = np.random.default_rng(0)
-X = rng.random((64, {inputs})).astype("{dtype}")
-T = rng.integers(0, {outputs}, 64)
-net = fastnn.MLP({sizes}, dtype="{dtype}", seed=0)
-net.fit(X, T, batch_size={batch_size})
-done = time.perf_counter()
-print(imported - start, done - imported)
-"""
-
-
-def first_fit_seconds(sizes, dtype="float32", batch_size=1):
-    """Time ``import fastnn`` plus a first small fit in fresh processes.
-
-    Returns ``{"cold": (import s, fit s), "warm": (import s, fit s)}``: cold with an
-    empty Numba cache directory (everything compiles), warm with that directory
-    filled by the cold run (compiled code is loaded from disk).
-    """
-    import subprocess
-    import sys
-    import tempfile
-
-    code = _FIRST_FIT.format(
-        inputs=sizes[0], outputs=sizes[-1], sizes=list(sizes), dtype=dtype, batch_size=batch_size
-    )
-    results = {}
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        for label in ("cold", "warm"):
-            output = subprocess.run(
-                [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
-            ).stdout.split()
-            results[label] = (float(output[0]), float(output[1]))
-    return results
+# Import plus first fit in fresh processes, cold and warm Numba cache: the suite's own.
+from fastnn.benchmark import first_fit_seconds  # noqa: E402, F401

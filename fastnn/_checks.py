@@ -61,3 +61,16 @@ def as_matrix(name, values, n_columns, dtype):
             "clean or impute the data first"
         )
     return array
+
+
+def positive_int_argument(text):
+    """argparse type: a positive integer, else a message argparse reports (exit code 2)."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value

@@ -42,6 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fastnn._checks import positive_int_argument
+
 __all__ = ["main", "build_parser", "add_arguments", "run", "first_fit_seconds"]
 
 # System keys, in table order, and their column labels.
@@ -946,7 +948,7 @@ def add_arguments(parser):
     )
     parser.add_argument(
         "--threads",
-        type=_positive_int,
+        type=positive_int_argument,
         default=1,
         help="threads per system (BLAS, OpenMP, PyTorch); default: 1",
     )
@@ -962,16 +964,6 @@ def add_arguments(parser):
         help="time only fastnn and its NumPy reference, even if PyTorch/scikit-learn are here",
     )
     return parser
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
 
 
 def build_parser(prog="fastnn bench"):

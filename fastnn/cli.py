@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fastnn._checks import positive_int_argument
+
 __all__ = ["main", "build_parser"]
 
 DATA_NAMES = ("regression", "digits", "mnist", "fashion-mnist")
@@ -260,16 +262,6 @@ def demo(args):
 # ------------------------------------------------------------------ parser
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
-
-
 def _positive_float(text):
     try:
         value = float(text)
@@ -302,9 +294,12 @@ def _add_common(sub, default_sizes):
         help=f"layer widths, e.g. 784,100,10, or only the hidden widths (default: {default_sizes})",
     )
     sub.add_argument("--hidden", default="relu", help="hidden activation (default: relu)")
-    sub.add_argument("--epochs", type=_positive_int, default=5, help="epochs (default: 5)")
+    sub.add_argument("--epochs", type=positive_int_argument, default=5, help="epochs (default: 5)")
     sub.add_argument(
-        "--batch-size", type=_positive_int, default=1, help="1 is per-sample SGD (default: 1)"
+        "--batch-size",
+        type=positive_int_argument,
+        default=1,
+        help="1 is per-sample SGD (default: 1)",
     )
     sub.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     sub.add_argument("--dtype", choices=("float32", "float64"), default="float32")
@@ -324,7 +319,7 @@ def build_parser():
     )
     demo_parser.add_argument(
         "--samples",
-        type=_positive_int,
+        type=positive_int_argument,
         default=100_000,
         help="regression samples, one SGD step each (default: 100000)",
     )
@@ -335,7 +330,7 @@ def build_parser():
         help="learning rate of the regression (default: 0.07)",
     )
     demo_parser.add_argument(
-        "--epochs", type=_positive_int, default=15, help="digits epochs (default: 15)"
+        "--epochs", type=positive_int_argument, default=15, help="digits epochs (default: 15)"
     )
     demo_parser.add_argument(
         "--out", default="fastnn-demo", help="folder for the PNG charts (default: ./fastnn-demo)"
@@ -373,7 +368,10 @@ def build_parser():
         help="comma-separated names (default: the whole family)",
     )
     compare_parser.add_argument(
-        "--rows", type=_positive_int, default=None, help="use only the first ROWS training rows"
+        "--rows",
+        type=positive_int_argument,
+        default=None,
+        help="use only the first ROWS training rows",
     )
     compare_parser.add_argument(
         "--plot",
