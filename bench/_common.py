@@ -13,6 +13,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from fastnn import datasets, optimizers  # noqa: E402
+from fastnn._atomic import atomic_write  # noqa: E402
 
 
 def fashion_rows(n, dtype):
@@ -68,10 +69,5 @@ def write_markdown(path, title, notes, header, rows):
     ]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text("\n".join(lines) + "\n")
-    temporary.replace(path)
-
-
-# Import plus first fit in fresh processes, cold and warm Numba cache: the suite's own.
-from fastnn.benchmark import first_fit_seconds  # noqa: E402, F401
+    with atomic_write(path) as stream:
+        stream.write(("\n".join(lines) + "\n").encode())

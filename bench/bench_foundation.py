@@ -18,7 +18,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import (  # noqa: E402
     fashion_rows,
-    first_fit_seconds,
     machine,
     time_fit,
     write_markdown,
@@ -26,6 +25,7 @@ from _common import (  # noqa: E402
 
 import fastnn  # noqa: E402
 from fastnn import datasets, optimizers  # noqa: E402
+from fastnn.benchmark import first_fit_seconds  # noqa: E402
 
 # name, sizes, output, batch size, dtype, target ratio, rows for fastnn, rows for NumPy, data
 # fmt: off

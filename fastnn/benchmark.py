@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fastnn._atomic import atomic_write
 from fastnn._checks import positive_int_argument
 
 __all__ = ["main", "build_parser", "add_arguments", "run", "first_fit_seconds"]
@@ -739,9 +740,8 @@ def _machine():
 
 
 def _write_text(path, text):
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+    with atomic_write(path) as stream:
+        stream.write(text.encode())
 
 
 # --------------------------------------------------------------------------- plots
@@ -751,9 +751,8 @@ def _save(figure, path):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(figure)
-    temporary = path.with_name(path.name + ".tmp")
-    figure.savefig(temporary, format="png", dpi=110)
-    os.replace(temporary, path)
+    with atomic_write(path) as stream:
+        figure.savefig(stream, format="png", dpi=110)
 
 
 def _plot_scaling(path, curves, xlabel, xs):

@@ -64,7 +64,6 @@ class _Workspace:
     def __init__(self, net, batch):
         dtype = net.dtype
         units = int(net.layout[:, codes.FAN_OUT].sum())
-        self.batch = batch
         self.grad = np.zeros(net.n_params, dtype=dtype)
         self.acts = np.zeros(batch * units, dtype=dtype)
         self.deltas = np.zeros(batch * units, dtype=dtype)

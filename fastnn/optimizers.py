@@ -8,6 +8,8 @@ and ``step_``, the number of steps taken), so that ``partial_fit`` continues
 exactly where it stopped.
 """
 
+import inspect
+
 import numpy as np
 
 from kernels import codes
@@ -65,8 +67,13 @@ class Optimizer:
         raise NotImplementedError
 
     def get_params(self):
-        """Return the hyper-parameters as a dict of constructor arguments."""
-        raise NotImplementedError
+        """Return the hyper-parameters as a dict of constructor arguments.
+
+        Read from the constructor's signature, so that every class reports
+        exactly the arguments it takes (Momentum: lr and momentum only).
+        """
+        names = inspect.signature(type(self).__init__).parameters
+        return {name: getattr(self, name) for name in names if name != "self"}
 
     def bind(self, n_params, dtype):
         """Make sure the state vectors fit a network of ``n_params`` parameters.
@@ -176,15 +183,6 @@ class SGD(Optimizer):
     def _slots(self):
         return [self.lr, self.momentum, self.dampening, float(self.nesterov), self.weight_decay]
 
-    def get_params(self):
-        return {
-            "lr": self.lr,
-            "momentum": self.momentum,
-            "dampening": self.dampening,
-            "nesterov": self.nesterov,
-            "weight_decay": self.weight_decay,
-        }
-
 
 class Momentum(SGD):
     """SGD with classical momentum: ``SGD(lr, momentum=0.9)``."""
@@ -196,9 +194,6 @@ class Momentum(SGD):
         if self.momentum <= 0:
             raise ValueError(f"momentum must be > 0 for Momentum, got {momentum!r}")
 
-    def get_params(self):
-        return {"lr": self.lr, "momentum": self.momentum}
-
 
 class Nesterov(SGD):
     """SGD with Nesterov momentum: ``SGD(lr, momentum=0.9, nesterov=True)``."""
@@ -207,9 +202,6 @@ class Nesterov(SGD):
 
     def __init__(self, lr=0.01, momentum=0.9):
         super().__init__(lr=lr, momentum=momentum, nesterov=True)
-
-    def get_params(self):
-        return {"lr": self.lr, "momentum": self.momentum}
 
 
 class AdaGrad(Optimizer):
@@ -236,14 +228,6 @@ class AdaGrad(Optimizer):
 
     def _slots(self):
         return [self.lr, self.lr_decay, self.eps, 0.0, self.weight_decay]
-
-    def get_params(self):
-        return {
-            "lr": self.lr,
-            "lr_decay": self.lr_decay,
-            "eps": self.eps,
-            "weight_decay": self.weight_decay,
-        }
 
 
 class RMSProp(Optimizer):
@@ -288,16 +272,6 @@ class RMSProp(Optimizer):
             float(self.centered),
         ]
 
-    def get_params(self):
-        return {
-            "lr": self.lr,
-            "alpha": self.alpha,
-            "eps": self.eps,
-            "momentum": self.momentum,
-            "centered": self.centered,
-            "weight_decay": self.weight_decay,
-        }
-
 
 class Adadelta(Optimizer):
     """Adadelta, as ``torch.optim.Adadelta``.
@@ -326,9 +300,6 @@ class Adadelta(Optimizer):
 
     def _slots(self):
         return [self.lr, self.rho, self.eps, 0.0, self.weight_decay]
-
-    def get_params(self):
-        return {"lr": self.lr, "rho": self.rho, "eps": self.eps, "weight_decay": self.weight_decay}
 
 
 def _check_betas(betas):
@@ -383,15 +354,6 @@ class Adam(Optimizer):
             float(self.amsgrad),
             decoupled,
         ]
-
-    def get_params(self):
-        return {
-            "lr": self.lr,
-            "betas": self.betas,
-            "eps": self.eps,
-            "weight_decay": self.weight_decay,
-            "amsgrad": self.amsgrad,
-        }
 
 
 class AdamW(Adam):

@@ -1,14 +1,13 @@
 """Saving and loading networks as plain ``.npz`` archives (never pickles)."""
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from fastnn import optimizers as optimizers_module
+from fastnn._atomic import atomic_write
 
 FORMAT = "fastnn.MLP"
 FORMAT_VERSION = 1
@@ -48,17 +47,8 @@ def save_model(net, path):
         arrays["optimizer_step"] = np.array(int(optimizer.step_[0]), dtype=np.int64)
         if optimizer.state_ is not None:
             arrays["optimizer_state"] = optimizer.state_
-    directory = path.parent if str(path.parent) else Path(".")
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            np.savez(stream, **arrays)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as stream:
+        np.savez(stream, **arrays)
 
 
 def _text(arrays, key):

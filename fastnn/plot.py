@@ -20,7 +20,6 @@ a half-written image and a failed save leaves any old file intact.
 
 import numbers
 import os
-import uuid
 from collections.abc import Mapping
 
 import numpy as np
@@ -28,6 +27,8 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+
+from fastnn._atomic import atomic_write
 
 __all__ = [
     "plot_loss",
@@ -105,21 +106,12 @@ def _finish(figure, ax, title, path):
 
 def _save_png(figure, path):
     """Write ``figure`` as a PNG at ``path`` atomically: temporary file, then rename."""
-    directory, name = os.path.split(path)
     # A SubFigure cannot be saved on its own; save the figure that holds it.
     root = figure
     while getattr(root, "figure", root) is not root:
         root = root.figure
-    # Opened with "xb" (not mkstemp) so the file gets the usual umask permissions.
-    temporary = os.path.join(directory, f".{name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "xb") as handle:
-            root.savefig(handle, format="png")
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    with atomic_write(path) as stream:
+        root.savefig(stream, format="png")
 
 
 def _history_field(history, field, name="history"):

@@ -241,27 +241,27 @@ def _sgd_input_layer(theta, layout, X, row, next_row, has_next, acts, deltas, lr
     w_start = layout[0, W_OFFSET]
     b_start = layout[0, B_OFFSET]
     out = layout[0, UNIT_OFFSET]
-    skip_zeros = fan_out >= SKIP_ZEROS_MIN_WIDTH or fan_in >= WIDE_INPUT
+    # Only pipelined layers come here, wide ones, where zero inputs are skipped.
     for j in range(fan_out):
         theta[b_start + j] -= lr * deltas[out + j]
     if not has_next:
         for i in range(fan_in):
             xi = X[row, i]
-            if xi != 0 or not skip_zeros:
+            if xi != 0:
                 base = w_start + i * fan_out
                 rate = lr * xi
                 for j in range(fan_out):
                     theta[base + j] -= rate * deltas[out + j]
         return
-    # The first layer's block of `deltas` is free once read, so it keeps the
-    # scaled deltas while `acts` accumulates the next sample's pre-activations.
+    # `acts` accumulates the next sample's pre-activations, starting from the
+    # bias just updated.
     for j in range(fan_out):
         acts[out + j] = theta[b_start + j]
     for i in range(fan_in):
         xi = X[row, i]
         xn = X[next_row, i]
         base = w_start + i * fan_out
-        if xi != 0 or xn != 0 or not skip_zeros:
+        if xi != 0 or xn != 0:
             rate = lr * xi
             for j in range(fan_out):
                 w = theta[base + j] - rate * deltas[out + j]
