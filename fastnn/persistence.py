@@ -18,6 +18,7 @@ or it is refused with a ``ValueError`` that says what is wrong:
   hyper-parameters, step and state, and the random generator's state.
 """
 
+import errno
 import json
 import os
 import stat
@@ -130,9 +131,13 @@ def load_model(cls, path):
             archive = zipfile.ZipFile(stream)
         except _BROKEN as error:
             raise _unreadable(shown, error) from None
+        except OSError as error:
+            if error.errno != errno.EINVAL:  # a seek to an offset no file has
+                raise
+            raise _unreadable(shown, error) from None
         with archive:
             try:
-                return _build(cls, _Members(archive, os.fstat(stream.fileno()).st_size))
+                return _build(cls, _Members(archive, stream))
             except _UnreadableError as error:
                 raise _unreadable(shown, error) from None
             except (ValueError, TypeError) as error:  # also from MLP and optimizer checks
@@ -166,14 +171,38 @@ def _open_regular_file(shown):
     return os.fdopen(descriptor, "rb")
 
 
+def _check_entry_count(stream, archive_bytes, comment, n_read):
+    """Refuse a zip whose directory lists more members than zipfile could read.
+
+    zipfile stops reading the central directory where its declared size ends,
+    so one damaged length field there can hide the members after it (a model
+    would load without its optimizer). The end record, which zipfile has
+    already found, still states how many there are.
+    """
+    stream.seek(archive_bytes - zipfile.sizeEndCentDir - len(comment))
+    record = stream.read(zipfile.sizeEndCentDir)
+    if len(record) != zipfile.sizeEndCentDir:
+        raise _UnreadableError("the zip's end record is truncated")
+    fields = struct.unpack(zipfile.structEndArchive, record)
+    declared = fields[4]  # total entries; 0xFFFF means "see the zip64 record"
+    if fields[0] != zipfile.stringEndArchive or declared != min(n_read, 0xFFFF):
+        raise _RefusedError(
+            f"the zip's directory declares {declared} members but {n_read} could be read "
+            "(a damaged directory)"
+        )
+
+
 class _Members:
     """The archive's members, checked from the zip's table before any is read."""
 
-    def __init__(self, archive, archive_bytes):
+    def __init__(self, archive, stream):
         self.archive = archive
         self.infos = {}
+        archive_bytes = os.fstat(stream.fileno()).st_size
+        infos = archive.infolist()
+        _check_entry_count(stream, archive_bytes, archive.comment, len(infos))
         unknown = []
-        for info in archive.infolist():
+        for info in infos:
             name = info.filename
             field = name[: -len(".npy")] if name.endswith(".npy") else None
             if field not in _FIELDS:
@@ -201,6 +230,11 @@ class _Members:
             raise _RefusedError(
                 f"member {name!r} uses zip compression method {info.compress_type}; fastnn "
                 "reads stored (np.savez) or deflated (np.savez_compressed) members"
+            )
+        if not 0 <= info.header_offset < archive_bytes:
+            raise _RefusedError(
+                f"member {name!r} starts at byte {info.header_offset} of a "
+                f"{archive_bytes}-byte file"
             )
         if info.compress_size > archive_bytes or info.file_size > most:
             raise _RefusedError(
