@@ -31,7 +31,7 @@ from numpy.lib import format as npy_format
 
 from fastnn import optimizers as optimizers_module
 from fastnn._atomic import atomic_write, file_kind
-from fastnn._checks import check_dtype
+from fastnn._checks import DTYPES, check_dtype
 from kernels.optimizers import STATE_ROWS
 
 FORMAT = "fastnn.MLP"
@@ -334,7 +334,10 @@ def _build(cls, members):
 
     sizes = members.array("sizes", "iu", 1, "a 1-D integer array").tolist()
     sizes = cls._check_sizes(sizes)
-    dtype = check_dtype(members.text("dtype"))
+    dtype_name = members.text("dtype")
+    if dtype_name not in DTYPES:  # np.dtype() would parse any text, "9" * 5000 included
+        raise _RefusedError(f"dtype must be 'float32' or 'float64', got {dtype_name!r}")
+    dtype = check_dtype(dtype_name)
     n_params = sum(
         (fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True)
     )

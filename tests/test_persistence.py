@@ -319,6 +319,7 @@ def _edit_with(**changes):
         (_edit_with(optimizer_params=_nested(50_000)), "'optimizer_params' is JSON nested"),
         (_edit_with(rng_state=np.array("x" * 300_000)), "'rng_state' takes 1200128 bytes"),
         (_edit_with(seed=np.array("1.5")), "seed must be an integer or None"),
+        (_edit_with(dtype=np.array("9" * 5000)), "dtype must be 'float32' or 'float64', got '999"),
     ],
 )
 def test_load_refuses_broken_or_crafted_files_with_a_value_error(saved, craft, match):
