@@ -193,6 +193,59 @@ def _sync_directory(directory):
             os.close(descriptor)
 
 
+def _resolve(path):
+    """Return (path as given, the file it names through links, its stat or None)."""
+    shown = os.fspath(path)
+    target = os.path.realpath(shown)
+    try:
+        existing = os.stat(target)
+    except FileNotFoundError:
+        existing = None
+    except OSError as error:
+        raise _named(error, shown) from None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        raise ValueError(
+            f"{shown} is {file_kind(existing.st_mode)}, not a regular file; fastnn "
+            "writes only regular files (choose a file name)"
+        )
+    return shown, target, existing
+
+
+def check_writable(path):
+    """Raise now what :func:`atomic_write` would raise for ``path`` itself.
+
+    For commands that write their results at the end: a bad output path is
+    found before the work, not after it. Creates nothing: the probe is a
+    temporary file, removed at once.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Raises
+    ------
+    ValueError
+        If ``path`` exists and is not a regular file.
+    OSError
+        If no file can be created beside it (missing folder, no permission,
+        read-only file system); it names ``path``.
+    """
+    shown, target, _ = _resolve(path)
+    directory, name = os.path.split(target)
+    temporary = None
+    try:
+        descriptor = _open_unnamed(directory)
+        if descriptor is None:
+            descriptor, temporary = _open_named(directory, name)
+        os.close(descriptor)
+    except OSError as error:
+        raise _named(error, shown) from None
+    finally:
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.remove(temporary)
+
+
 @contextlib.contextmanager
 def atomic_write(path):
     """Yield a binary stream whose contents replace ``path`` only if the block succeeds.
@@ -217,19 +270,7 @@ def atomic_write(path):
     OSError
         If the file cannot be written; it names ``path``.
     """
-    shown = os.fspath(path)
-    target = os.path.realpath(shown)
-    try:
-        existing = os.stat(target)
-    except FileNotFoundError:
-        existing = None
-    except OSError as error:
-        raise _named(error, shown) from None
-    if existing is not None and not stat.S_ISREG(existing.st_mode):
-        raise ValueError(
-            f"{shown} is {file_kind(existing.st_mode)}, not a regular file; fastnn "
-            "writes only regular files (choose a file name)"
-        )
+    shown, target, existing = _resolve(path)
     directory, name = os.path.split(target)
     remove_abandoned_temporaries(target)
 

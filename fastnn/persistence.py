@@ -320,7 +320,7 @@ class _Members:
 
 def _build(cls, members):
     if "format" in members and members.text("format") != FORMAT:
-        raise _RefusedError(f"format is {members.text('format')!r}, expected {FORMAT!r}")
+        raise _RefusedError(f"format is {_shown(members.text('format'))}, expected {FORMAT!r}")
     if "format_version" in members:
         version = members.integer("format_version")
         if version > FORMAT_VERSION:
@@ -336,7 +336,7 @@ def _build(cls, members):
     sizes = cls._check_sizes(sizes)
     dtype_name = members.text("dtype")
     if dtype_name not in DTYPES:  # np.dtype() would parse any text, "9" * 5000 included
-        raise _RefusedError(f"dtype must be 'float32' or 'float64', got {dtype_name!r}")
+        raise _RefusedError(f"dtype must be 'float32' or 'float64', got {_shown(dtype_name)}")
     dtype = check_dtype(dtype_name)
     n_params = sum(
         (fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True)
@@ -367,12 +367,18 @@ def _build(cls, members):
     return net
 
 
+def _shown(value, limit=200):
+    """``repr(value)``, cut short: error messages echo what a file holds."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def _check_member_set(members):
     missing = [field for field in _NETWORK_FIELDS if field not in members]
     if missing or members.unknown:
         parts = [f"missing fields {missing}"] if missing else []
         if members.unknown:
-            parts.append(f"unknown members {members.unknown}")
+            parts.append(f"unknown members {_shown(members.unknown)}")
         raise _RefusedError(
             f"{'; '.join(parts)} (fastnn writes exactly {[f + '.npy' for f in _FIELDS]}; "
             "a file from another program, or edited?)"
@@ -389,11 +395,13 @@ def _optimizer(members, net):
     params = members.json("optimizer_params")
     if name not in optimizers_module._REGISTRY:
         raise _RefusedError(
-            f"unknown optimizer {name!r}; fastnn has {sorted(optimizers_module._REGISTRY)}"
+            f"unknown optimizer {_shown(name)}; fastnn has {sorted(optimizers_module._REGISTRY)}"
         )
     expected = list(optimizers_module._REGISTRY[name]().get_params())
     if not isinstance(params, dict) or sorted(params) != sorted(expected):
-        raise _RefusedError(f"'optimizer_params' must give exactly {expected}, got {params!r}")
+        raise _RefusedError(
+            f"'optimizer_params' must give exactly {expected}, got {_shown(params)}"
+        )
     optimizer = optimizers_module.get(name, **params)
     step = members.integer("optimizer_step")
     state = None

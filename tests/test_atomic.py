@@ -139,3 +139,14 @@ def test_an_unnamed_file_that_cannot_be_linked_is_copied_with_its_mode(tmp_path,
     assert path.read_bytes() == b"new" * 100_000
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o604
     assert os.listdir(tmp_path) == ["model.npz"]
+
+
+def test_check_writable_finds_a_bad_output_path_before_any_work(tmp_path, temporary_kind):
+    good = tmp_path / "model.npz"
+    _atomic.check_writable(good)
+    assert os.listdir(tmp_path) == []  # it created nothing
+    with pytest.raises(FileNotFoundError) as raised:
+        _atomic.check_writable(tmp_path / "missing-folder" / "model.npz")
+    assert raised.value.filename == str(tmp_path / "missing-folder" / "model.npz")
+    with pytest.raises(ValueError, match="is a directory, not a regular file"):
+        _atomic.check_writable(tmp_path)
