@@ -9,10 +9,11 @@ exactly where it stopped.
 """
 
 import inspect
+import numbers
 
 import numpy as np
 
-from kernels import codes
+from kernels import codes, first_non_finite
 from kernels.optimizers import HYPER_SIZE, STATE_ROWS
 
 __all__ = [
@@ -27,6 +28,13 @@ __all__ = [
     "AdamW",
     "get",
 ]
+
+
+# The largest step count an optimizer accepts. Adam computes beta**t and the
+# kernels add 1 to an int64 counter: far below 2**63, so a fit can never wrap
+# it round, and a float64 holds every count up to it exactly. At ten million
+# steps a second it is 28 years of training.
+MAX_STEPS = 2**53
 
 
 def _check_number(name, value, *, low=None, low_inclusive=True, high=None):
@@ -57,11 +65,58 @@ class Optimizer:
         self.step_ = np.zeros(1, dtype=np.int64)
 
     def hyper_vector(self, dtype):
-        """Return the hyper-parameters in the kernel's slot order, as ``dtype``."""
+        """Return the hyper-parameters in the kernel's slot order, as ``dtype``.
+
+        The hyper-parameters are checked again first (they are plain attributes
+        a user may have set after construction), and once more as they will be
+        in the kernel, rounded to ``dtype``: ``lr=1e39`` is a valid float64 but
+        ``inf`` in float32.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If a hyper-parameter is invalid, or invalid once rounded to ``dtype``.
+        """
+        dtype = np.dtype(dtype)
+        params = self._check_hyper_parameters()
+        try:
+            type(self)(**{name: _round_to(value, dtype) for name, value in params.items()})
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"optimizer: {type(self).__name__}({_format(params)}) cannot train a "
+                f"{dtype.name} network: rounded to {dtype.name}, {error}; choose values "
+                f"{dtype.name} can hold"
+            ) from None
         hyper = np.zeros(HYPER_SIZE, dtype=dtype)
         values = self._slots()
         hyper[: len(values)] = values
         return hyper
+
+    def _check_hyper_parameters(self):
+        """Re-run the constructor's checks on the current attributes; return the params.
+
+        Valid values are stored back in the constructor's normal form (floats, a
+        tuple of betas, bools). An attribute the class fixes (``Momentum``'s
+        ``weight_decay``, say) that was changed is an error, not silently used.
+        """
+        params = self.get_params()
+        try:
+            fresh = type(self)(**params)
+        except (TypeError, ValueError) as error:
+            # The constructor's messages start with the argument's name.
+            raise type(error)(f"optimizer.{error} (set after construction?)") from None
+        for name, value in vars(fresh).items():
+            if name in ("state_", "step_"):
+                continue
+            if name not in params and not _same(getattr(self, name, None), value):
+                raise ValueError(
+                    f"optimizer.{name} is {getattr(self, name, None)!r}, but "
+                    f"{type(self).__name__} fixes it at {value!r} (its arguments are "
+                    f"{', '.join(params)}); use optimizers.SGD or the class that takes "
+                    f"{name} instead"
+                )
+            setattr(self, name, value)
+        return params
 
     def _slots(self):
         raise NotImplementedError
@@ -76,22 +131,45 @@ class Optimizer:
         return {name: getattr(self, name) for name in names if name != "self"}
 
     def bind(self, n_params, dtype):
-        """Make sure the state vectors fit a network of ``n_params`` parameters.
+        """Check everything the kernels will receive from this optimizer; return ``state_``.
 
-        Fresh state is allocated (zeros) the first time; a state made for a
-        network of another size is an error, since it cannot be meant for this one.
+        This is the one check between the optimizer's public attributes and the
+        compiled kernels, which trust their arguments:
+
+        - the hyper-parameters are valid, also once rounded to ``dtype``
+          (see :meth:`hyper_vector`);
+        - ``state_`` is a finite float array of shape ``(STATE_ROWS, n_params)``.
+          It is allocated (zeros) the first time. One of another dtype or memory
+          layout is replaced by a C-contiguous, writeable copy of ``dtype``;
+        - ``step_`` is an integer array of shape ``(1,)`` holding a count in
+          ``[0, MAX_STEPS)``, made a fresh int64 array if it is another integer type.
+
+        Parameters
+        ----------
+        n_params : int
+            The network's parameter count.
+        dtype : {"float32", "float64"} or numpy dtype
+            The network's dtype.
+
+        Returns
+        -------
+        ndarray, shape (STATE_ROWS, n_params)
+            ``state_``.
+
+        Raises
+        ------
+        TypeError, ValueError
+            Naming the attribute (``optimizer.state_``, ``optimizer.step_``, a
+            hyper-parameter) and what it needs; ``optimizer.reset()`` clears the
+            state and step.
         """
         dtype = np.dtype(dtype)
+        self.hyper_vector(dtype)
+        self.step_ = _checked_step(self.step_)
         if self.state_ is None:
             self.state_ = np.zeros((STATE_ROWS, n_params), dtype=dtype)
-        elif self.state_.shape[1] != n_params:
-            raise ValueError(
-                f"optimizer: its state was made for a network with {self.state_.shape[1]} "
-                f"parameters, this one has {n_params}; call optimizer.reset() or use a new "
-                "optimizer for each network"
-            )
-        elif self.state_.dtype != dtype:
-            self.state_ = self.state_.astype(dtype)
+        else:
+            self.state_ = _checked_state(self.state_, n_params, dtype)
         return self.state_
 
     def reset(self):
@@ -132,22 +210,119 @@ class Optimizer:
         state = state_dict["state"]
         if state is not None:
             state = np.asarray(state)
-            if state.ndim != 2 or state.shape[0] != STATE_ROWS or state.dtype.kind != "f":
+            if state.ndim != 2 or state.dtype.kind != "f":
                 raise ValueError(
                     f"state_dict: state must be a float array of shape ({STATE_ROWS}, "
                     f"n_params), got {state.dtype} {state.shape}"
                 )
-            state = state.copy()
-        step = int(state_dict["step"])
-        if step < 0:
-            raise ValueError(f"state_dict: step must be >= 0, got {step}")
+            # Checked (and copied) in the float width it has; bind() casts it later.
+            dtype = np.float32 if state.dtype.itemsize <= 4 else np.float64
+            state = _checked_state(state, state.shape[1], dtype, "state_dict['state']").copy()
+        step = state_dict["step"]
+        if isinstance(step, (bool, np.bool_)) or not isinstance(step, numbers.Integral):
+            raise TypeError(f"state_dict: step must be an integer, got {step!r}")
+        _check_step_count(int(step), "state_dict['step']")
         self.__dict__.update(fresh.__dict__)
         self.state_ = state
-        self.step_ = np.array([step], dtype=np.int64)
+        self.step_ = np.array([int(step)], dtype=np.int64)
 
     def __repr__(self):
         args = ", ".join(f"{key}={value!r}" for key, value in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+
+def _round_to(value, dtype):
+    """``value`` as the kernel will see it in ``dtype`` (numbers only; tuples inside)."""
+    if isinstance(value, (tuple, list)):
+        return tuple(_round_to(item, dtype) for item in value)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        return value
+    with np.errstate(over="ignore", under="ignore"):
+        return float(dtype.type(value))
+
+
+def _same(current, fixed):
+    try:
+        return bool(current == fixed)
+    except (TypeError, ValueError):  # an array, say, where a number belongs
+        return False
+
+
+def _format(params):
+    return ", ".join(f"{name}={value!r}" for name, value in params.items())
+
+
+_RESET = "call optimizer.reset() to start from fresh state"
+
+
+def _checked_state(state, n_params, dtype, name="optimizer.state_"):
+    """Return ``state`` as a finite C-contiguous writeable ``(STATE_ROWS, n_params)`` array.
+
+    A float array of another dtype or memory layout is copied; anything else raises.
+    """
+    if not isinstance(state, np.ndarray):
+        raise TypeError(
+            f"{name} must be a NumPy float array of shape ({STATE_ROWS}, {n_params}), got "
+            f"{type(state).__name__}; {_RESET}"
+        )
+    if state.dtype.kind != "f":
+        raise TypeError(
+            f"{name} must hold floats, got dtype {state.dtype} (shape {state.shape}); {_RESET}"
+        )
+    if state.shape != (STATE_ROWS, n_params):
+        if state.ndim == 2 and state.shape[0] == STATE_ROWS:
+            raise ValueError(
+                f"optimizer: its state was made for a network with {state.shape[1]} "
+                f"parameters, this one has {n_params} ({name} has shape {state.shape}); "
+                "call optimizer.reset() or use a new optimizer for each network"
+            )
+        raise ValueError(
+            f"{name} must have shape ({STATE_ROWS}, {n_params}) (state rows, the network's "
+            f"parameters), got {state.shape}; {_RESET}"
+        )
+    if (
+        type(state) is not np.ndarray
+        or state.dtype != dtype
+        or not state.flags.c_contiguous
+        or not state.flags.writeable
+        or not state.flags.aligned
+    ):
+        state = np.array(state, dtype=dtype, order="C", subok=False)
+    bad = first_non_finite(state)
+    if bad >= 0:
+        row, column = divmod(bad, n_params)
+        raise ValueError(
+            f"{name} contains NaN or inf (first at row {row}, column {column}); {_RESET}"
+        )
+    return state
+
+
+def _check_step_count(count, name):
+    if not 0 <= count < MAX_STEPS:
+        raise ValueError(f"{name} must count steps in [0, 2**53), got {count}; {_RESET}")
+
+
+def _checked_step(step):
+    """Return ``optimizer.step_`` as an int64 array of shape (1,) in ``[0, MAX_STEPS)``.
+
+    An integer array of shape (1,) of another dtype is copied; anything else raises.
+    """
+    if not isinstance(step, np.ndarray) or step.shape != (1,) or step.dtype.kind not in "iu":
+        shown = f"{step.dtype} {step.shape}" if isinstance(step, np.ndarray) else repr(step)
+        raise TypeError(
+            "optimizer.step_ must be an int64 NumPy array of shape (1,) holding the step "
+            f"count, got {shown}; {_RESET}"
+        )
+    count = int(step[0])
+    _check_step_count(count, "optimizer.step_")
+    if (
+        type(step) is not np.ndarray
+        or step.dtype != np.int64
+        or not step.flags.writeable
+        or not step.flags.aligned
+    ):
+        step = np.array([count], dtype=np.int64)
+    return step
 
 
 class SGD(Optimizer):

@@ -303,3 +303,151 @@ def test_compare_optimizers_trains_one_network_with_each():
     firsts = {h.step_loss[0] for h in histories.values()}
     assert len(firsts) == 1
     assert histories["SGD"].loss != histories["Adam"].loss
+
+
+# --- bind: the one check between an optimizer's public attributes and the kernels ---
+
+BAD_STATES = {
+    "too few rows": (lambda n: np.zeros((1, n), np.float32), ValueError, r"shape \(3, \d+\)"),
+    "other network": (lambda n: np.zeros((3, n + 1)), ValueError, "made for a network with"),
+    "1-D": (lambda n: np.zeros(3 * n), ValueError, r"got \(\d+,\)"),
+    "list": (lambda n: [[0.0] * n] * 3, TypeError, "got list"),
+    "integers": (lambda n: np.zeros((3, n), np.int64), TypeError, "dtype int64"),
+    "NaN": (lambda n: np.full((3, n), np.nan), ValueError, "NaN or inf"),
+    "inf": (lambda n: np.where(np.eye(3, n) > 0, np.inf, 0), ValueError, r"at row 0, column 0"),
+}
+
+
+@pytest.fixture
+def small_net():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((8, 2))
+    return MLP([2, 3, 2], seed=0), X, rng.integers(0, 2, 8)
+
+
+@pytest.mark.parametrize("case", BAD_STATES)
+def test_bind_refuses_state_the_kernels_cannot_take(case, small_net):
+    net, _, _ = small_net
+    make, error, match = BAD_STATES[case]
+    adam = optimizers.Adam()
+    adam.state_ = make(net.n_params)
+    with pytest.raises(error, match=r"optimizer(\.state_|: its state)") as raised:
+        adam.bind(net.n_params, net.dtype)
+    assert raised.match(match) and raised.match(r"optimizer\.reset\(\)")
+
+
+def test_fit_with_too_few_state_rows_is_an_error_not_a_crash(small_net):
+    # The reproducer: a (1, n_params) state reached the kernels and
+    # corrupted the heap (abort or SIGSEGV).
+    net, X, y = small_net
+    adam = optimizers.Adam()
+    net.fit(X, y, optimizer=adam)
+    theta = net.theta.copy()
+    adam.state_ = np.zeros((1, net.n_params), np.float32)
+    with pytest.raises(
+        ValueError, match=rf"optimizer\.state_ must have shape \(3, {net.n_params}\)"
+    ):
+        net.fit(X, y, optimizer=adam)
+    assert np.array_equal(net.theta, theta)
+
+
+def test_bind_copies_a_valid_state_into_the_layout_the_kernels_need(small_net):
+    net, X, y = small_net
+    values = np.random.default_rng(1).random((3, net.n_params))
+    for state in (
+        np.asfortranarray(values.astype(np.float32)),  # not C-contiguous
+        values,  # float64 for a float32 network
+        np.lib.stride_tricks.as_strided(values.astype(np.float32)),  # read-only view
+    ):
+        state.flags.writeable = False
+        adam = optimizers.Adam()
+        adam.state_ = state
+        bound = adam.bind(net.n_params, net.dtype)
+        assert bound is adam.state_ and bound.dtype == np.float32
+        assert bound.flags.c_contiguous and bound.flags.writeable
+        assert np.array_equal(bound, values.astype(np.float32))
+        net.fit(X, y, optimizer=adam)  # and the kernels take it
+
+
+@pytest.mark.parametrize(
+    "step, error, match",
+    [
+        (np.array([2**63 - 1]), ValueError, r"in \[0, 2\*\*53\), got 9223372036854775807"),
+        (np.array([2**53]), ValueError, r"in \[0, 2\*\*53\)"),
+        (np.array([-1]), ValueError, "got -1"),
+        (5, TypeError, "shape \\(1,\\).*got 5"),
+        (np.zeros(1), TypeError, r"got float64 \(1,\)"),
+        (np.zeros(2, np.int64), TypeError, r"got int64 \(2,\)"),
+    ],
+)
+def test_bind_refuses_a_step_count_the_kernels_cannot_take(step, error, match):
+    adam = optimizers.Adam()
+    adam.step_ = step
+    with pytest.raises(error, match=r"optimizer\.step_") as raised:
+        adam.bind(4, np.float64)
+    assert raised.match(match) and raised.match(r"optimizer\.reset\(\)")
+
+
+def test_a_step_near_2_63_is_refused_before_adam_raises_beta_to_it(small_net):
+    net, X, y = small_net
+    adam = optimizers.Adam()
+    net.fit(X, y, optimizer=adam)
+    adam.step_[0] = 2**63 - 1
+    with pytest.raises(ValueError, match=r"optimizer\.step_ must count steps"):
+        net.fit(X, y, optimizer=adam)
+    adam.step_ = np.array([7], dtype=np.int32)  # another integer type is converted
+    adam.bind(net.n_params, net.dtype)
+    assert adam.step_.dtype == np.int64 and adam.step_[0] == 7
+
+
+@pytest.mark.parametrize(
+    "make, attribute, value, error, match",
+    [
+        (optimizers.Adam, "lr", -1, ValueError, r"optimizer\.lr must be > 0.0, got -1"),
+        (optimizers.SGD, "lr", float("nan"), ValueError, r"optimizer\.lr must be finite"),
+        (optimizers.Adam, "betas", 5, TypeError, r"optimizer\.betas must be a pair"),
+        (optimizers.RMSProp, "alpha", 2.0, ValueError, r"optimizer\.alpha must be in \[0, 1\]"),
+        (optimizers.Momentum, "weight_decay", 0.1, ValueError, "Momentum fixes it at 0.0"),
+        (optimizers.Nesterov, "dampening", 0.5, ValueError, "Nesterov fixes it at 0.0"),
+    ],
+)
+def test_bind_rechecks_hyper_parameters_set_after_construction(
+    make, attribute, value, error, match
+):
+    optimizer = make()
+    setattr(optimizer, attribute, value)
+    with pytest.raises(error, match=match):
+        optimizer.bind(4, np.float64)
+
+
+@pytest.mark.parametrize(
+    "optimizer, match",
+    [
+        (optimizers.SGD(lr=1e39), "rounded to float32, lr must be finite, got inf"),
+        (optimizers.SGD(lr=1e-50), r"rounded to float32, lr must be > 0.0, got 0.0"),
+        (optimizers.Adam(weight_decay=1e39), "rounded to float32, weight_decay must be finite"),
+        (optimizers.Adam(betas=(0.999999999, 0.9)), r"rounded to float32, betas\[0\] must be < 1"),
+    ],
+)
+def test_hyper_parameters_must_be_finite_in_the_network_dtype(optimizer, match):
+    with pytest.raises(ValueError, match=match):
+        optimizer.hyper_vector(np.float32)
+    with pytest.raises(ValueError, match="cannot train a float32 network"):
+        optimizer.bind(4, np.float32)
+    assert np.all(np.isfinite(optimizer.hyper_vector(np.float64)))  # fine in float64
+
+
+@pytest.mark.parametrize(
+    "change, error, match",
+    [
+        ({"step": 2**63 - 1}, ValueError, r"state_dict\['step'\] must count steps"),
+        ({"step": 2.5}, TypeError, "step must be an integer, got 2.5"),
+        ({"state": np.full((3, 4), np.inf)}, ValueError, r"state_dict\['state'\] contains NaN"),
+    ],
+)
+def test_load_state_dict_refuses_what_bind_would(change, error, match):
+    saved = {"name": "adam", "params": optimizers.Adam().get_params(), "step": 3}
+    saved["state"] = np.zeros((3, 4))
+    saved.update(change)
+    with pytest.raises(error, match=match):
+        optimizers.Adam().load_state_dict(saved)
