@@ -28,6 +28,7 @@ import numpy as np
 from fastnn import optimizers as optimizers_module
 from fastnn._checks import check_dtype, check_int
 from fastnn.model import MLP, TrainingDivergedError
+from kernels import first_non_finite
 from kernels.codes import ACTIVATION_CODES
 
 __all__ = ["DataConversionWarning", "MLPClassifier", "MLPRegressor", "NotFittedError"]
@@ -124,8 +125,9 @@ def _as_numeric_array(name, values, estimator_name):
 
 
 def _check_finite(name, array):
-    if not np.all(np.isfinite(array)):
-        position = np.unravel_index(np.argmin(np.isfinite(array)), array.shape)
+    bad = first_non_finite(np.ascontiguousarray(array))
+    if bad >= 0:
+        position = np.unravel_index(bad, array.shape)
         axes = ("row", "column")[: array.ndim]
         where = ", ".join(f"{axis} {index}" for axis, index in zip(axes, position, strict=True))
         raise ValueError(
@@ -133,10 +135,17 @@ def _check_finite(name, array):
         )
 
 
-def _mean_and_scale(values):
+def _mean_and_scale(name, values):
     """Return per-column mean and standard deviation in float64; 1 where a column is constant."""
-    mean = values.mean(axis=0)
-    scale = values.std(axis=0)
+    with np.errstate(over="ignore"):
+        mean = values.mean(axis=0)
+        scale = values.std(axis=0)
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(scale))):
+        column = int(np.argmin(np.isfinite(mean) & np.isfinite(scale)))
+        raise ValueError(
+            f"{name} column {column} is too large to standardize (its variance overflows "
+            "float64); rescale it first"
+        )
     # A constant column has a std of rounding noise, not 0: treat it as constant.
     constant = scale <= 10 * np.finfo(np.float64).eps * np.abs(mean)
     scale[constant] = 1.0
@@ -249,7 +258,9 @@ class _BaseMLP:
                 f"hidden_layer_sizes must be an int or a sequence of ints, got {hidden!r}"
             ) from None
         for size in sizes:
-            if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+            if isinstance(size, bool) or not isinstance(size, numbers.Integral):
+                raise TypeError(f"hidden_layer_sizes must hold integers, got {hidden!r}")
+            if size < 1:
                 raise ValueError(f"hidden_layer_sizes must hold positive integers, got {hidden!r}")
         return [int(size) for size in sizes]
 
@@ -345,10 +356,11 @@ class _BaseMLP:
     def _scaled_inputs(self, X, mean, scale, dtype):
         if mean is None:
             return np.ascontiguousarray(X, dtype=dtype)
-        scaled = (X - mean) / scale
-        # A value near float64's limit can overflow in the subtraction.
+        scaled = np.ascontiguousarray((X - mean) / scale, dtype=dtype)
+        # X is finite, but a value far outside the range of fit's data can overflow
+        # once standardized (or cast to float32).
         _check_finite("X after standardizing", scaled)
-        return np.ascontiguousarray(scaled, dtype=dtype)
+        return scaled
 
     def _check_fitted(self):
         if not hasattr(self, "net_"):
@@ -410,7 +422,7 @@ class _BaseMLP:
         """
         hidden, dtype = params
         if self.standardize:
-            fitted["x_mean_"], fitted["x_scale_"] = _mean_and_scale(X)
+            fitted["x_mean_"], fitted["x_scale_"] = _mean_and_scale("X", X)
         else:
             fitted["x_mean_"] = fitted["x_scale_"] = None
         inputs = self._scaled_inputs(X, fitted["x_mean_"], fitted["x_scale_"], dtype)
@@ -428,7 +440,6 @@ class _BaseMLP:
 
     def _partial_fit_network(self, X, T):
         """Train the fitted network one more epoch (MLP.fit rolls back a divergence)."""
-        self._check_params()
         inputs = self._scaled_inputs(X, self.x_mean_, self.x_scale_, self.net_.dtype)
         history = self._train(self.net_, self.optimizer_, inputs, T, 1)
         self.history_ = history
@@ -566,9 +577,21 @@ class MLPClassifier(_BaseMLP):
         return positions
 
     def fit(self, X, y):
-        """Train a new network on ``(X, y)`` for ``epochs`` epochs; return ``self``.
+        """Train a new network on ``(X, y)`` for ``epochs`` epochs.
 
-        If training fails (bad input, divergence, Ctrl-C), a previous fit is kept.
+        The network is built and trained aside: if anything fails (bad input,
+        divergence, Ctrl-C), a previous fit is kept as it was.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+        y : array-like, shape (n_samples,)
+            Class labels: numbers, strings or booleans. A column vector is
+            accepted with a :class:`DataConversionWarning`.
+
+        Returns
+        -------
+        self
         """
         params = self._check_params()
         X = self._validate_inputs(X, reset=True)
@@ -593,6 +616,10 @@ class MLPClassifier(_BaseMLP):
         y : array-like, shape (n_samples,)
         classes : array-like, optional
             Every class label, needed on the first call (later calls may repeat it).
+
+        Returns
+        -------
+        self
         """
         first_call = not hasattr(self, "net_")
         params = self._check_params()
@@ -617,17 +644,46 @@ class MLPClassifier(_BaseMLP):
         return self._partial_fit_network(X, self._encode(labels, self.classes_))
 
     def predict_proba(self, X):
-        """Return class probabilities, shape (n_samples, n_classes), columns as ``classes_``."""
+        """Return class probabilities.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray, shape (n_samples, n_classes)
+            Columns in the order of ``classes_``, in the network's dtype.
+        """
         return self._network_outputs(X)
 
     def predict(self, X):
-        """Return the most probable class label of each row of ``X``."""
+        """Return the most probable class label of each row of ``X``.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray, shape (n_samples,)
+        """
         # predict_proba first: it raises NotFittedError before classes_ exists.
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
     def score(self, X, y):
-        """Return the accuracy on ``(X, y)``."""
+        """Return the accuracy on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+        y : array-like, shape (n_samples,)
+
+        Returns
+        -------
+        float
+        """
         predicted = self.predict(X)
         labels = np.asarray(y)
         if labels.ndim == 2 and labels.shape[1] == 1:
@@ -681,9 +737,19 @@ class MLPRegressor(_BaseMLP):
         return column if mean is None else (column - mean) / scale
 
     def fit(self, X, y):
-        """Train a new network on ``(X, y)`` for ``epochs`` epochs; return ``self``.
+        """Train a new network on ``(X, y)`` for ``epochs`` epochs.
 
-        If training fails (bad input, divergence, Ctrl-C), a previous fit is kept.
+        The network is built and trained aside: if anything fails (bad input,
+        divergence, Ctrl-C), a previous fit is kept as it was.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+        y : array-like, shape (n_samples,) or (n_samples, n_outputs)
+
+        Returns
+        -------
+        self
         """
         params = self._check_params()
         X = self._validate_inputs(X, reset=True)
@@ -694,7 +760,7 @@ class MLPRegressor(_BaseMLP):
         fitted["_one_target"] = targets.ndim == 1
         column = targets.reshape(targets.shape[0], -1)
         if self.standardize:
-            fitted["y_mean_"], fitted["y_scale_"] = _mean_and_scale(column)
+            fitted["y_mean_"], fitted["y_scale_"] = _mean_and_scale("y", column)
         else:
             fitted["y_mean_"] = fitted["y_scale_"] = None
         T = self._scaled_targets(column, fitted["y_mean_"], fitted["y_scale_"])
@@ -702,7 +768,21 @@ class MLPRegressor(_BaseMLP):
         return self
 
     def partial_fit(self, X, y):
-        """Train one epoch, creating the network on the first call; return ``self``."""
+        """Train one epoch, creating the network on the first call.
+
+        The first call also fixes the standardization (from its data) and the
+        number of outputs. The optimizer, with its state, carries over between
+        calls; a divergence leaves the network as it was before the call.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+        y : array-like, shape (n_samples,) or (n_samples, n_outputs)
+
+        Returns
+        -------
+        self
+        """
         params = self._check_params()
         first_call = not hasattr(self, "net_")
         X = self._validate_inputs(X, reset=first_call)
@@ -720,7 +800,16 @@ class MLPRegressor(_BaseMLP):
         )
 
     def predict(self, X):
-        """Return the predictions, 1-D when ``fit`` saw a 1-D target."""
+        """Return the predictions, in float64.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray, shape (n_samples,) when ``fit`` saw a 1-D ``y``, else (n_samples, n_outputs)
+        """
         # float64 whatever the network's dtype, as scikit-learn's regressors give.
         out = self._network_outputs(X).astype(np.float64)
         if self.y_mean_ is not None:
@@ -733,6 +822,15 @@ class MLPRegressor(_BaseMLP):
         As ``sklearn.metrics.r2_score`` with its defaults: outputs are averaged
         uniformly, and an output whose ``y`` is constant scores 1.0 if predicted
         exactly and 0.0 otherwise. Fewer than two samples give NaN with a warning.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+        y : array-like, shape (n_samples,) or (n_samples, n_outputs)
+
+        Returns
+        -------
+        float
         """
         predicted = self.predict(X)
         targets = self._validate_targets(y, predicted.shape[0])

@@ -1,5 +1,6 @@
 """The scikit-learn-style estimators."""
 
+import pathlib
 import pickle
 import subprocess
 import sys
@@ -130,7 +131,8 @@ def test_import_and_use_without_importing_sklearn():
         "fastnn.MLPClassifier(epochs=1).fit(X, X[:, 0] > 0).predict(X)\n"
         "assert 'sklearn' not in sys.modules, 'sklearn was imported'\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    root = pathlib.Path(__file__).resolve().parents[1]  # this checkout's fastnn
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
 
 
 @pytest.mark.parametrize(
@@ -183,6 +185,7 @@ Y4 = [0, 1, 0, 1]
         (np.zeros((4, 0)), Y4, ValueError, r"X has 0 feature\(s\) \(shape=\(4, 0\)\)"),
         (np.zeros((4, 3, 1)), Y4, ValueError, "got a 3-D array"),
         (np.where(X4 > 5, np.nan, X4), Y4, ValueError, "X contains NaN or inf .*row 2, column 0"),
+        (X4 * [1, 1e300, 1], Y4, ValueError, "X column 1 is too large to standardize"),
         (X4, None, ValueError, "requires y to be passed, but the target y is None"),
         (X4, [0, 1, 0], ValueError, "X has 4 samples but y has 3"),
         (X4, np.array(Y4) + 0j, ValueError, "Complex data not supported"),
@@ -197,6 +200,7 @@ Y4 = [0, 1, 0, 1]
         "no-features",
         "3-D",
         "nan",
+        "huge",
         "y-None",
         "rows",
         "complex-y",
@@ -233,6 +237,7 @@ def test_wrong_number_of_features_after_fit(estimator_class):
         ({"learning_rate": "fast"}, TypeError, "learning_rate must be a real number"),
         ({"hidden_layer_sizes": (8, 0)}, ValueError, "hidden_layer_sizes must hold positive"),
         ({"hidden_layer_sizes": 2.5}, TypeError, "hidden_layer_sizes must be an int"),
+        ({"hidden_layer_sizes": (8, 2.5)}, TypeError, "hidden_layer_sizes must hold integers"),
         ({"activation": "swish"}, ValueError, "activation: unknown name 'swish'"),
         ({"activation": ["relu", "tanh"]}, ValueError, "activation has 2 names for 1 hidden"),
         ({"optimizer": object()}, TypeError, "optimizer must be an optimizer name"),
