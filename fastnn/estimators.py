@@ -353,13 +353,22 @@ class _BaseMLP:
         if y.shape[0] != n_rows:
             raise ValueError(f"X has {n_rows} samples but y has {y.shape[0]}: they must match")
 
-    def _scaled_inputs(self, X, mean, scale, dtype):
-        if mean is None:
-            return np.ascontiguousarray(X, dtype=dtype)
-        scaled = np.ascontiguousarray((X - mean) / scale, dtype=dtype)
+    @staticmethod
+    def _scaled_inputs(X, mean, scale, dtype):
+        """Return finite ``X`` standardized (unless ``mean`` is None) as C-contiguous ``dtype``."""
         # X is finite, but a value far outside the range of fit's data can overflow
-        # once standardized (or cast to float32).
-        _check_finite("X after standardizing", scaled)
+        # once standardized, or when cast to float32: reported below, not warned.
+        with np.errstate(over="ignore"):
+            scaled = X if mean is None else (X - mean) / scale
+            scaled = np.ascontiguousarray(scaled, dtype=dtype)
+        bad = first_non_finite(scaled)
+        if bad >= 0:
+            row, column = divmod(bad, scaled.shape[1])
+            how = "as it is" if mean is None else "once standardized"
+            raise ValueError(
+                f"X[{row}, {column}] = {float(X[row, column])!r} is out of range for {dtype.name} "
+                f"{how}; rescale X, or use dtype='float64'"
+            )
         return scaled
 
     def _check_fitted(self):
@@ -425,7 +434,7 @@ class _BaseMLP:
             fitted["x_mean_"], fitted["x_scale_"] = _mean_and_scale("X", X)
         else:
             fitted["x_mean_"] = fitted["x_scale_"] = None
-        inputs = self._scaled_inputs(X, fitted["x_mean_"], fitted["x_scale_"], dtype)
+        inputs = self._scaled_inputs(X, fitted["x_mean_"], fitted["x_scale_"], np.dtype(dtype))
         net = self._new_network(hidden, dtype, X.shape[1], n_outputs)
         optimizer = optimizers_module.get(self.optimizer, lr=self.learning_rate)
         history = self._train(net, optimizer, inputs, T, epochs)

@@ -211,6 +211,15 @@ def test_bad_data_gets_a_clear_error(estimator_class, X, y, error, match):
         estimator_class(epochs=1).fit(X, y)
 
 
+def test_inputs_out_of_range_for_float32():
+    with pytest.raises(ValueError, match=r"X\[1, 0\] = 1e\+39 is out of range for float32 as"):
+        MLPRegressor(standardize=False).fit([[1.0], [1e39]], [0.0, 1.0])
+    fitted = MLPRegressor(epochs=1).fit(X4, Y4)  # fit's data is about 1 to 10
+    with pytest.raises(ValueError, match="out of range for float32 once standardized"):
+        fitted.predict([[0.0, 1e40, 0.0]])
+    assert MLPRegressor(dtype="float64", epochs=1).fit(X4, Y4).predict([[0, 1e40, 0]]).shape
+
+
 def test_object_arrays_of_numbers_are_numbers():
     X = X4.astype(object)
     classifier = MLPClassifier(epochs=1, random_state=0).fit(X, Y4)
