@@ -1,34 +1,148 @@
-"""The ``fastnn`` command line: ``demo``, ``train``, ``compare-optimizers`` and ``bench``."""
+"""The ``fastnn`` command line: ``demo``, ``train``, ``compare-optimizers`` and ``bench``.
+
+Exit codes: 0 when the command did its work; 2 for a user error (bad arguments, bad
+data, an output path that cannot be written, training that diverged), reported on
+one line without a traceback; 130 when interrupted with Ctrl-C; 141 when standard
+output was closed early (``fastnn train | head``), as for a process killed by SIGPIPE.
+"""
 
 import argparse
+import contextlib
+import copy
+import dataclasses
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from fastnn._checks import positive_int_argument
+from fastnn.model import History, TrainingDivergedError
 
 __all__ = ["main", "build_parser"]
 
 DATA_NAMES = ("regression", "digits", "mnist", "fashion-mnist")
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+# Integer labels name classes 0..K-1 and K is the output layer's width: a stray label
+# of 10**9 would otherwise ask for a network of billions of weights.
+MAX_CLASSES = 10_000
 
 
 class CommandError(Exception):
     """A user error: reported on one line with exit code 2, without a traceback."""
 
 
+# ------------------------------------------------------------------ output paths
+
+
+def _check_writable(option, text, folder):
+    """Create (and at once drop) a nameless file in ``folder``: the one sure test that
+    a file can be written there, for root and read-only file systems alike."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise CommandError(
+            f"{option} {text!r}: cannot write in the folder {str(folder)!r} "
+            f"({error.strerror or error})"
+        ) from None
+
+
+def check_output_file(option, path, suffix, kind, data_path=None):
+    """Refuse, before any training, an output file that could not be written.
+
+    Parameters
+    ----------
+    option : str
+        The option that named the file, for the message (``"--save"``).
+    path : str or os.PathLike
+    suffix : str
+        The suffix the writer produces (``".npz"``, ``".png"``).
+    kind : str
+        What the writer writes, for the message (``"a NumPy .npz archive"``).
+    data_path : str, optional
+        The data file being read, which the output must not overwrite.
+
+    Raises
+    ------
+    CommandError
+        If ``path`` is a folder or another non-regular file, does not end with
+        ``suffix``, its folder does not exist or does not accept a new file, or it
+        is the data file.
+    """
+    text = os.fspath(path)
+    if not text:
+        raise CommandError(f"{option} needs a file name ending with {suffix}")
+    target = Path(text)
+    if text.endswith(("/", os.sep)) or target.is_dir():
+        raise CommandError(
+            f"{option} {text!r} is a folder; give a file name such as "
+            f"{os.path.join(text, 'out' + suffix)!r}"
+        )
+    if target.suffix.lower() != suffix:
+        raise CommandError(f"{option} {text!r}: the name must end with {suffix} ({kind})")
+    if target.exists() and not target.is_file():
+        raise CommandError(f"{option} {text!r} exists and is not a regular file")
+    folder = target.parent
+    if not folder.is_dir():
+        state = "is a file, not a folder" if folder.exists() else "does not exist; create it first"
+        raise CommandError(f"{option} {text!r}: {str(folder)!r} {state}")
+    _check_writable(option, text, folder)
+    if data_path is not None and target.exists() and os.path.samefile(target, data_path):
+        raise CommandError(
+            f"{option} {text!r} is the data file given to --data: writing it would destroy the data"
+        )
+
+
+def prepare_output_dir(option, path):
+    """Create the output folder ``path`` if needed and check that it accepts files.
+
+    Raises
+    ------
+    CommandError
+        If ``path`` is a file, cannot be created or is not writable.
+    """
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise CommandError(f"{option} {os.fspath(path)!r} exists and is not a folder") from None
+    except OSError as error:
+        raise CommandError(
+            f"{option} {os.fspath(path)!r}: cannot create the folder ({error.strerror or error})"
+        ) from None
+    _check_writable(option, os.fspath(path), folder)
+    return folder
+
+
 # ------------------------------------------------------------------ data
 
 
+@dataclasses.dataclass
+class Task:
+    """A checked data set: arrays ready for ``MLP.fit`` and what to train on them."""
+
+    X: np.ndarray
+    T: np.ndarray
+    X_test: np.ndarray
+    T_test: np.ndarray
+    is_regression: bool
+    n_outputs: int
+    description: str
+
+
 def load_data(name, dtype, seed=0):
-    """Return ``(X, T, X_test, T_test, is_regression, description)`` for ``--data``."""
+    """Return ``(X, T, X_test, T_test, description)`` for ``--data``, unchecked."""
     from fastnn import datasets
 
     if name == "regression":
         X, T = datasets.make_regression(100_000, seed=seed, dtype=dtype)
         X_test, T_test = datasets.make_regression(2_000, seed=seed + 1, dtype=dtype)
-        return X, T, X_test, T_test, True, "y = 3*x0 + 2*x1, 100,000 samples"
+        return X, T, X_test, T_test, "y = 3*x0 + 2*x1, 100,000 samples"
     try:
         if name == "digits":
             (X, T), (X_test, T_test) = datasets.load_digits(dtype=dtype)
@@ -44,10 +158,117 @@ def load_data(name, dtype, seed=0):
             description = str(name)
     except (FileNotFoundError, ImportError, ValueError) as error:
         raise CommandError(str(error)) from None
-    is_regression = np.asarray(T).dtype.kind == "f" and not (
-        np.asarray(T).ndim == 2 and np.asarray(T).shape[1] > 1
+    return X, T, X_test, T_test, description
+
+
+def _finite(name, values, dtype, source):
+    """Return ``values`` as a C-contiguous array of ``dtype``; raise at the first NaN/inf."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        cast = np.ascontiguousarray(values, dtype=dtype)
+    finite = np.isfinite(cast)
+    if finite.all():
+        return cast
+    position = np.unravel_index(np.argmin(finite), cast.shape)
+    where = f"row {position[0]}" + (f", column {position[1]}" if cast.ndim == 2 else "")
+    original = np.asarray(values)[position]
+    if np.isfinite(original):
+        raise CommandError(
+            f"{source}: {name} has a value too large for {dtype} at {where} ({original:g}); "
+            "rescale the data or use --dtype float64"
+        )
+    raise CommandError(
+        f"{source}: {name} contains {original} at {where}; clean or impute the data first"
     )
-    return X, T, X_test, T_test, is_regression, description
+
+
+def _class_labels(name, labels, source):
+    """Check integer class labels: 0, 1, 2, ... below ``MAX_CLASSES``."""
+    if labels.dtype.kind not in "iu":
+        raise CommandError(
+            f"{source}: {name} must hold integer class labels like t_train, got dtype "
+            f"{labels.dtype}"
+        )
+    negative = np.flatnonzero(labels < 0)
+    if negative.size:
+        row = negative[0]
+        raise CommandError(
+            f"{source}: {name} has label {labels[row]} at row {row}; class labels are 0, 1, 2, ..."
+        )
+    row = int(np.argmax(labels))
+    if labels[row] >= MAX_CLASSES:
+        raise CommandError(
+            f"{source}: {name} has label {labels[row]} at row {row}, which would need "
+            f"{int(labels[row]) + 1:,} output units; class labels go from 0 to at most "
+            f"{MAX_CLASSES - 1}"
+        )
+    return labels.astype(np.int64)
+
+
+def _is_distribution(rows):
+    """True if every row is non-negative and sums to 1 (one-hot or probabilities)."""
+    return bool(np.all(rows >= 0) and np.allclose(rows.sum(axis=1), 1.0, atol=1e-3))
+
+
+def prepare_data(X, T, X_test, T_test, description, dtype):
+    """Check a data set for training and decide the task; return a :class:`Task`.
+
+    Integer 1-D labels (or one column) make a classifier with one output per class;
+    2-D rows that are one-hot (or probabilities) make a classifier too; float
+    targets make a regression with one output per column.
+
+    Raises
+    ------
+    CommandError
+        Naming the data set, the array and the row of the first bad value.
+    """
+    source = description
+    X = np.asarray(X)
+    T = np.asarray(T)
+    has_test = X_test is not None
+    if has_test:
+        X_test, T_test = np.asarray(X_test), np.asarray(T_test)
+    for name, values in (("x_train", X), ("x_test", X_test)):
+        if values is not None and values.dtype.kind not in "biuf":
+            raise CommandError(f"{source}: {name} must hold real numbers, got {values.dtype}")
+    if X.ndim != 2 or (has_test and X_test.ndim != 2):
+        shape = X.shape if X.ndim != 2 else X_test.shape
+        raise CommandError(f"{source}: the inputs must be 2-D (samples, features), got {shape}")
+    if T.dtype.kind not in "iuf":
+        raise CommandError(
+            f"{source}: t_train must hold integer class labels or float targets, got dtype "
+            f"{T.dtype}" + ("; store labels as integers (t.astype(int))" if T.dtype == bool else "")
+        )
+    if T.ndim == 2 and T.shape[1] == 1:  # one column: the same as 1-D
+        T = T[:, 0]
+        T_test = T_test[:, 0] if has_test and T_test.ndim == 2 else T_test
+    X = _finite("x_train", X, dtype, source)
+    X_test = _finite("x_test", X_test, dtype, source) if has_test else None
+    if T.ndim == 1 and T.dtype.kind in "iu":
+        T = _class_labels("t_train", T, source)
+        T_test = _class_labels("t_test", T_test, source) if has_test else None
+        n_outputs = int(max(T.max(), T_test.max() if has_test else 0)) + 1
+        if n_outputs < 2:
+            raise CommandError(
+                f"{source}: t_train has only one class (label 0); a classifier needs at least two"
+            )
+        return Task(X, T, X_test, T_test, False, n_outputs, description)
+    T = _finite("t_train", T, dtype, source)
+    T_test = _finite("t_test", T_test, dtype, source) if has_test else None
+    if T.ndim == 1:
+        return Task(X, T, X_test, T_test, True, 1, description)
+    if _is_distribution(T):
+        if has_test and not _is_distribution(T_test):
+            raise CommandError(
+                f"{source}: t_train holds one-hot rows but t_test does not; give t_test "
+                "the same form"
+            )
+        return Task(X, T, X_test, T_test, False, T.shape[1], description)
+    return Task(X, T, X_test, T_test, True, T.shape[1], description)
+
+
+def _load_task(args):
+    X, T, X_test, T_test, description = load_data(args.data, args.dtype, args.seed)
+    return prepare_data(X, T, X_test, T_test, description, args.dtype)
 
 
 def parse_sizes(text, n_inputs, n_outputs):
@@ -70,19 +291,57 @@ def parse_sizes(text, n_inputs, n_outputs):
     return [n_inputs, *sizes, n_outputs]
 
 
-def _n_outputs(T, is_regression):
-    T = np.asarray(T)
-    if T.ndim == 2:
-        return T.shape[1]
-    return 1 if is_regression else int(T.max()) + 1
+def _physical_memory():
+    """Bytes of RAM on this machine, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _check_network_size(sizes, dtype):
+    """Refuse a network whose training would not fit in this machine's memory."""
+    n_params = sum(
+        (fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=False)
+    )
+    # The weights, their gradient and up to two optimizer state vectors.
+    needed = 4 * n_params * np.dtype(dtype).itemsize
+    memory = _physical_memory()
+    if memory is not None and needed > memory:
+        raise CommandError(
+            f"--sizes: the network {sizes} has {n_params:,} parameters and needs about "
+            f"{needed / 1e9:,.1f} GB to train, more than this machine's {memory / 1e9:.1f} GB"
+        )
+
+
+def _build_network(sizes, hidden, is_regression, dtype, seed):
+    """Return the MLP to train, or raise CommandError for a bad or oversized one."""
+    from fastnn import MLP
+
+    _check_network_size(sizes, dtype)
+    output = "identity" if is_regression else "softmax"
+    try:
+        return MLP(sizes, hidden=hidden, output=output, dtype=dtype, seed=seed)
+    except (TypeError, ValueError) as error:
+        raise CommandError(str(error)) from None
+    except MemoryError:
+        raise CommandError(f"--sizes: not enough memory for the network {sizes}") from None
 
 
 # ------------------------------------------------------------------ commands
 
 
-def _make_optimizer(name, lr):
+def _make_optimizer(name, lr, dtype):
     from fastnn import optimizers
 
+    if lr is not None:
+        with np.errstate(over="ignore", under="ignore"):
+            in_dtype = np.dtype(dtype).type(lr)
+        if not (np.isfinite(in_dtype) and in_dtype > 0):
+            raise CommandError(
+                f"--lr {lr:g} is not a positive finite {dtype} (it becomes {in_dtype}); "
+                f"give a learning rate such as 0.01"
+            )
     hyper = {} if lr is None else {"lr": lr}
     try:
         return optimizers.get(name, **hyper)
@@ -90,51 +349,161 @@ def _make_optimizer(name, lr):
         raise CommandError(str(error)) from None
 
 
-def train(args):
-    """Train an MLP on a data set, with a progress bar per epoch."""
-    from fastnn import MLP
+def _optimizer_names(text):
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise CommandError(
+            f"--optimizers {text!r} names no optimizer; give comma-separated names such as sgd,adam"
+        )
+    return names
 
-    X, T, X_test, T_test, is_regression, description = load_data(args.data, args.dtype, args.seed)
-    sizes = parse_sizes(args.sizes, np.asarray(X).shape[1], _n_outputs(T, is_regression))
-    output = "identity" if is_regression else "softmax"
+
+@contextlib.contextmanager
+def _epoch_label(epoch, epochs):
+    """Label ``fit``'s progress bar with the run's epoch ("epoch 3/20"), not "epoch 1/1".
+
+    ``train`` calls ``fit`` once per epoch, and ``fit`` numbers its bar by its own
+    epochs; its bar factory is wrapped while the call runs.
+    """
+    from fastnn import model
+
+    make_bar = getattr(model, "_progress_bar", None)
+    if make_bar is None:
+        yield
+        return
+    model._progress_bar = lambda n_rows, _epoch, _epochs: make_bar(n_rows, epoch, epochs)
     try:
-        net = MLP(sizes, hidden=args.hidden, output=output, dtype=args.dtype, seed=args.seed)
-    except (TypeError, ValueError) as error:
+        yield
+    finally:
+        model._progress_bar = make_bar
+
+
+def _joined(histories):
+    """One :class:`History` with the epochs of ``histories`` in order."""
+    joined = History()
+    for history in histories:
+        for field in dataclasses.fields(History):
+            getattr(joined, field.name).extend(getattr(history, field.name))
+    return joined
+
+
+def _epoch_line(epoch, history):
+    line = f"epoch {epoch:3d}  loss {history.loss[-1]:.4f}"
+    if history.val_loss:
+        line += f"  test loss {history.val_loss[-1]:.4f}"
+    if history.val_acc:
+        line += f"  test accuracy {history.val_acc[-1]:.4f}"
+    return line
+
+
+def _train_epochs(net, optimizer, task, args):
+    """Train ``args.epochs`` epochs, one ``fit`` call each, keeping a copy of the
+    network at the end of every complete epoch.
+
+    ``fit(epochs=1)`` k times trains exactly as ``fit(epochs=k)`` does. Returns
+    ``(epochs_done, network_then, histories, stop)``, where ``stop`` is None,
+    "interrupted" (Ctrl-C) or "diverged"; the copy is None before the first epoch.
+    """
+    validation = (task.X_test, task.T_test) if task.X_test is not None else None
+    # One tuple, assigned at once, so that Ctrl-C anywhere leaves a consistent one.
+    last_good = (0, None, ())
+    try:
+        for epoch in range(1, args.epochs + 1):
+            with _epoch_label(epoch, args.epochs):
+                history = net.fit(
+                    task.X,
+                    task.T,
+                    optimizer=optimizer,
+                    epochs=1,
+                    batch_size=args.batch_size,
+                    validation_data=validation,
+                    progress=not args.quiet,
+                )
+            last_good = (epoch, copy.deepcopy(net), (*last_good[2], history))
+            print(_epoch_line(epoch, history), flush=True)
+    except KeyboardInterrupt:
+        return (*last_good, "interrupted")
+    except TrainingDivergedError:
+        return (*last_good, "diverged")
+    except (TypeError, ValueError) as error:  # data the checks above let through
         raise CommandError(str(error)) from None
-    optimizer = _make_optimizer(args.optimizer, args.lr)
-    validation = (X_test, T_test) if X_test is not None else None
+    return (*last_good, None)
+
+
+def _write_outputs(net, history, args, is_regression):
+    """Write ``--save`` and ``--plot`` (paths checked before training); return what was."""
+    written = []
+    if args.save is not None:
+        try:
+            net.save(args.save)
+        except OSError as error:
+            raise CommandError(
+                f"--save {args.save!r}: could not write the model ({error})"
+            ) from None
+        written.append(("model", args.save))
+    if args.plot is not None:
+        try:
+            _plot_history(history, args.plot, is_regression)
+        except OSError as error:
+            raise CommandError(
+                f"--plot {args.plot!r}: could not write the chart ({error})"
+            ) from None
+        written.append(("chart", args.plot))
+    return written
+
+
+def _what_was_kept(epoch, net, history, args, is_regression):
+    """Write the outputs of an interrupted or diverged run; say what happened to them."""
+    asked = " and ".join(path for path in (args.save, args.plot) if path is not None)
+    if not asked:
+        return "nothing saved (no --save given)"
+    if net is None:
+        return f"no epoch completed, so nothing was written to {asked}"
+    written = _write_outputs(net, history, args, is_regression)
+    what = " and ".join(f"the {kind} to {path}" for kind, path in written)
+    return f"saved {what} from the end of epoch {epoch}, the last complete one"
+
+
+def train(args):
+    """Train an MLP on a data set, with a progress bar per epoch.
+
+    Ctrl-C (exit code 130) or a diverging loss (exit code 2) stops the run; --save
+    and --plot are still written, from the end of the last complete epoch.
+    """
+    data_path = args.data if args.data not in DATA_NAMES else None
+    if args.save is not None:
+        check_output_file("--save", args.save, ".npz", "a NumPy .npz archive", data_path)
+    if args.plot is not None:
+        check_output_file("--plot", args.plot, ".png", "a PNG image", data_path)
+    task = _load_task(args)
+    sizes = parse_sizes(args.sizes, task.X.shape[1], task.n_outputs)
+    net = _build_network(sizes, args.hidden, task.is_regression, args.dtype, args.seed)
+    optimizer = _make_optimizer(args.optimizer, args.lr, args.dtype)
     print(
-        f"fastnn train: {description}, {len(X):,} training rows; {net}; {optimizer}; "
-        f"batch size {args.batch_size}, {args.epochs} epochs"
+        f"fastnn train: {task.description}, {len(task.X):,} training rows; {net}; {optimizer}; "
+        f"batch size {args.batch_size}, {args.epochs} epochs",
+        flush=True,
     )
     start = time.perf_counter()
-    history = net.fit(
-        X,
-        T,
-        optimizer=optimizer,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        validation_data=validation,
-        progress=not args.quiet,
-    )
-    seconds = time.perf_counter() - start
-    for epoch in range(args.epochs):
-        line = f"epoch {epoch + 1:3d}  loss {history.loss[epoch]:.4f}"
-        if history.val_loss:
-            line += f"  test loss {history.val_loss[epoch]:.4f}"
-        if history.val_acc:
-            line += f"  test accuracy {history.val_acc[epoch]:.4f}"
-        print(line)
+    epochs_done, good_net, histories, stop = _train_epochs(net, optimizer, task, args)
+    seconds = max(time.perf_counter() - start, 1e-9)
+    history = _joined(histories)
+    if stop is not None:
+        kept = _what_was_kept(epochs_done, good_net, history, args, task.is_regression)
+        during = f"during epoch {epochs_done + 1} of {args.epochs}"
+        if stop == "interrupted":
+            print(f"fastnn train: interrupted {during}; {kept}", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        raise CommandError(
+            f"training diverged {during} (the loss or the weights became NaN or inf); try a "
+            f"smaller --lr than {optimizer.lr:g}; {kept}"
+        )
     print(
-        f"trained in {seconds:.1f} s ({args.epochs * len(X) / seconds:,.0f} samples/s, "
+        f"trained in {seconds:.1f} s ({epochs_done * len(task.X) / seconds:,.0f} samples/s, "
         "including compilation on a first run)"
     )
-    if args.save:
-        net.save(args.save)
-        print(f"saved the model to {args.save}")
-    if args.plot:
-        _plot_history(history, args.plot, is_regression)
-        print(f"wrote {args.plot}")
+    for kind, path in _write_outputs(net, history, args, task.is_regression):
+        print(f"saved the model to {path}" if kind == "model" else f"wrote {path}")
     return 0
 
 
@@ -151,50 +520,83 @@ def compare(args):
     """Train one network with each optimizer of the family and plot the curves."""
     from fastnn import compare_optimizers, plot
 
-    X, T, X_test, T_test, is_regression, description = load_data(args.data, args.dtype, args.seed)
-    sizes = parse_sizes(args.sizes, np.asarray(X).shape[1], _n_outputs(T, is_regression))
-    names = [name.strip() for name in args.optimizers.split(",") if name.strip()]
-    family = {name: _make_optimizer(name, None) for name in names}
+    names = _optimizer_names(args.optimizers)
+    family = {name: _make_optimizer(name, None, args.dtype) for name in names}
+    data_path = args.data if args.data not in DATA_NAMES else None
+    check_output_file("--plot", args.plot, ".png", "a PNG image", data_path)
+    task = _load_task(args)
+    X, T = task.X, task.T
     if args.rows:
         X, T = X[: args.rows], T[: args.rows]
+    sizes = parse_sizes(args.sizes, X.shape[1], task.n_outputs)
+    _check_network_size(sizes, args.dtype)
     print(
-        f"fastnn compare-optimizers: {description}, {len(X):,} rows, sizes {sizes}, "
+        f"fastnn compare-optimizers: {task.description}, {len(X):,} rows, sizes {sizes}, "
         f"batch size {args.batch_size}, {args.epochs} epochs"
     )
-    try:
-        histories = compare_optimizers(
-            X,
-            T,
-            sizes,
-            family,
-            hidden=args.hidden,
-            output="identity" if is_regression else "softmax",
-            dtype=args.dtype,
-            seed=args.seed,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            validation_data=(X_test, T_test) if X_test is not None else None,
+    histories = {}
+    for name, optimizer in family.items():
+        # One optimizer per call (each starts from the same seeded network, so this is
+        # the same comparison), so that one that diverges leaves the others' curves.
+        try:
+            histories.update(
+                compare_optimizers(
+                    X,
+                    T,
+                    sizes,
+                    {name: optimizer},
+                    hidden=args.hidden,
+                    output="identity" if task.is_regression else "softmax",
+                    dtype=args.dtype,
+                    seed=args.seed,
+                    epochs=args.epochs,
+                    batch_size=args.batch_size,
+                    validation_data=(
+                        (task.X_test, task.T_test) if task.X_test is not None else None
+                    ),
+                )
+            )
+        except TrainingDivergedError as error:
+            print(
+                f"fastnn compare-optimizers: {name} diverged and is left out of the chart "
+                f"({str(error).split(';')[0]})",
+                file=sys.stderr,
+            )
+        except (TypeError, ValueError) as error:
+            raise CommandError(str(error)) from None
+    if not histories:
+        raise CommandError(
+            f"every optimizer diverged ({', '.join(family)}); rescale the data or try others"
         )
-    except (TypeError, ValueError) as error:
-        raise CommandError(str(error)) from None
     for name, history in histories.items():
         line = f"{name:>10s}  final loss {history.loss[-1]:.4f}"
         if history.val_acc:
             line += f"  test accuracy {history.val_acc[-1]:.4f}"
         print(line)
-    plot.plot_comparison(
-        histories, metric="loss", path=args.plot, title=f"optimizers on {description}"
-    )
+    try:
+        plot.plot_comparison(
+            histories, metric="loss", path=args.plot, title=f"optimizers on {task.description}"
+        )
+    except OSError as error:
+        raise CommandError(f"--plot {args.plot!r}: could not write the chart ({error})") from None
     print(f"wrote {args.plot}")
     return 0
 
 
 def demo(args):
     """Train the course's regression per sample and a digits classifier; write charts."""
+    out = prepare_output_dir("--out", args.out)
+    try:
+        return _demo(args, out)
+    except TrainingDivergedError:
+        raise CommandError(
+            f"the regression diverged with --lr {args.lr:g}; try a smaller one (default 0.07)"
+        ) from None
+
+
+def _demo(args, out):
     from fastnn import MLP, datasets, optimizers, plot
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     X, y = datasets.make_regression(args.samples, seed=0)
     X_test, y_test = datasets.make_regression(2000, seed=1)
     print(
@@ -210,7 +612,7 @@ def demo(args):
     seconds = time.perf_counter() - start
     print("      steps   mean loss of those steps (0.5 * squared error)")
     done = 0
-    for chunk in np.array_split(history.step_loss, 10):
+    for chunk in np.array_split(history.step_loss, min(10, args.samples)):
         done += len(chunk)
         print(f"   {done:8,d}   {chunk.mean():.3e}")
     mse = float(np.mean((net.predict(X_test)[:, 0] - y_test) ** 2))
@@ -280,6 +682,16 @@ def _data_argument(text):
     )
 
 
+def _seed_argument(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return value
+
+
 def _add_common(sub, default_sizes):
     sub.add_argument(
         "--data",
@@ -301,14 +713,17 @@ def _add_common(sub, default_sizes):
         default=1,
         help="1 is per-sample SGD (default: 1)",
     )
-    sub.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    sub.add_argument("--seed", type=_seed_argument, default=0, help="random seed (default: 0)")
     sub.add_argument("--dtype", choices=("float32", "float64"), default="float32")
 
 
 def build_parser():
     """Return the argument parser of the ``fastnn`` command."""
     parser = argparse.ArgumentParser(
-        prog="fastnn", description="Small neural networks from scratch, compiled by Numba."
+        prog="fastnn",
+        description="Small neural networks from scratch, compiled by Numba.",
+        epilog="Exit codes: 0 done; 2 bad arguments or data, an output path that cannot be "
+        "written, or training that diverged (one line on stderr); 130 interrupted (Ctrl-C).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -338,7 +753,9 @@ def build_parser():
     demo_parser.set_defaults(run=demo)
 
     train_parser = commands.add_parser(
-        "train", help="train a network on a data set", description=train.__doc__
+        "train",
+        help="train a network on a data set",
+        description=" ".join(train.__doc__.split()),
     )
     _add_common(train_parser, "100")
     train_parser.add_argument(
@@ -389,20 +806,42 @@ def build_parser():
         description=benchmark.__doc__.splitlines()[0],
     )
     benchmark.add_arguments(bench_parser)
-    bench_parser.set_defaults(run=lambda args: benchmark.run(args, "fastnn bench"))
+    bench_parser.set_defaults(run=bench)
     return parser
 
 
+def bench(args):
+    """Run ``fastnn bench`` once its output folder is known to accept files."""
+    from fastnn import benchmark
+
+    prepare_output_dir("--out", args.out)
+    return benchmark.run(args, "fastnn bench")
+
+
+def _silence_stdout():
+    """After a broken pipe, point stdout at /dev/null so the exit's flush cannot fail."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv=None):
-    """Run the command line; return the exit code (2 for a user error)."""
+    """Run the command line; return the exit code (see the module's docstring).
+
+    A user error exits (``SystemExit``) with code 2 and one line on stderr, as
+    argparse does for bad arguments.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except CommandError as error:
-        parser.exit(2, f"fastnn {args.command}: error: {error}\n")
+    except (CommandError, TrainingDivergedError) as error:
+        parser.exit(EXIT_ERROR, f"fastnn {args.command}: error: {error}\n")
     except KeyboardInterrupt:
-        parser.exit(130, "interrupted\n")
+        parser.exit(EXIT_INTERRUPTED, f"fastnn {args.command}: interrupted\n")
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

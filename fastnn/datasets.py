@@ -1,10 +1,17 @@
 """Data sets: the course's regression sample and MNIST-format image files."""
 
 import gzip
+import math
 import os
+import stat
+import struct
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
+
+from fastnn._checks import check_int
 
 __all__ = [
     "make_regression",
@@ -17,6 +24,23 @@ __all__ = [
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+# The largest array a loader reads: MNIST's largest file holds 47 MB.
+MAX_ARRAY_BYTES = 1 << 32
+_MAX_IDX_DIMS = 32  # NumPy 1.x's limit
+# Deflate expands data at most 1032:1 (a 258-byte match costs at least 2 bits), so
+# a gzip file cannot hold more than this many times its own size.
+_DEFLATE_MAX_RATIO = 1032
+_GZIP_MAGIC = b"\x1f\x8b"
+_READ_CHUNK = 1 << 20
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+N_CLASSES = 10  # MNIST and Fashion-MNIST
+_NPZ_ARRAYS = ("x_train", "t_train", "x_test", "t_test")
 _FILES = {
     "train_img": "train-images-idx3-ubyte",
     "train_label": "train-labels-idx1-ubyte",
@@ -44,36 +68,116 @@ def make_regression(n, seed=None, dtype="float64"):
     return X, 3 * X[:, 0] + 2 * X[:, 1]
 
 
-def read_idx(path):
+def _open_regular_file(path):
+    """Open ``path`` for binary reading if it is a regular file, else raise ValueError.
+
+    The file is opened without blocking and checked with ``fstat`` on the open
+    descriptor, so a FIFO cannot hang the caller (a blocking open waits for a
+    writer) and cannot be swapped in between a check and the open.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(path, flags)
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a file")
+            raise ValueError(f"{path}: not a regular file ({kind})")
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def read_idx(path, *, max_bytes=MAX_ARRAY_BYTES):
     """Read one IDX file (gzip-compressed or not) into an array, checking its header.
+
+    The header (magic number, data type, dimensions) is read and checked first;
+    then exactly the number of bytes it declares, in bounded chunks, into one
+    array of that size. gzip is recognised by its magic bytes, whatever the
+    file's name.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    max_bytes : int, default ``MAX_ARRAY_BYTES`` (4 GiB)
+        Refuse files whose header declares more data than this.
+
+    Returns
+    -------
+    ndarray
+        With the shape and (big-endian) data type the header declares.
 
     Raises
     ------
     ValueError
-        If the magic number, the dimensions or the data size are wrong.
+        If ``path`` is not a regular file (a directory, FIFO or device) or cannot be
+        read; if the magic number, data type code or dimensions are wrong; if the
+        declared size is larger than ``max_bytes`` or than the file can hold; if the
+        data are shorter than declared (truncated), longer (trailing data), or the
+        compressed stream is corrupt.
     """
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
+    max_bytes = check_int("max_bytes", max_bytes, minimum=0)
     try:
-        with opener(path, "rb") as stream:
-            raw = stream.read()
-    except (OSError, EOFError) as error:
+        with _open_regular_file(path) as raw:
+            file_size = os.fstat(raw.fileno()).st_size
+            compressed = raw.read(2) == _GZIP_MAGIC
+            raw.seek(0)
+            if not compressed:
+                return _read_idx_stream(raw, path, file_size, False, max_bytes)
+            with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+                return _read_idx_stream(stream, path, file_size, True, max_bytes)
+    except (OSError, EOFError, zlib.error) as error:
         raise ValueError(f"{path}: cannot read IDX data ({error})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
-        raise ValueError(f"{path}: not an IDX file (bad magic number {raw[:4].hex()})")
-    n_dims = raw[3]
-    header = 4 + 4 * n_dims
-    if n_dims == 0 or len(raw) < header:
-        raise ValueError(f"{path}: IDX header truncated or with {n_dims} dimensions")
-    shape = tuple(int.from_bytes(raw[4 + 4 * k : 8 + 4 * k], "big") for k in range(n_dims))
-    dtype = np.dtype(_IDX_TYPES[raw[2]])
-    expected = int(np.prod(shape)) * dtype.itemsize
-    if len(raw) - header != expected:
+
+
+def _read_idx_stream(stream, path, file_size, compressed, max_bytes):
+    magic = stream.read(4)
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_TYPES:
+        raise ValueError(f"{path}: not an IDX file (bad magic number {magic.hex()})")
+    n_dims = magic[3]
+    if not 1 <= n_dims <= _MAX_IDX_DIMS:
         raise ValueError(
-            f"{path}: IDX header says shape {shape} ({expected} bytes of data), the file has "
-            f"{len(raw) - header} bytes: truncated or corrupt"
+            f"{path}: IDX header declares {n_dims} dimensions, expected 1 to {_MAX_IDX_DIMS}"
         )
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    dims = stream.read(4 * n_dims)
+    if len(dims) < 4 * n_dims:
+        raise ValueError(
+            f"{path}: IDX header truncated: {n_dims} dimensions need {4 * n_dims} bytes, "
+            f"found {len(dims)}"
+        )
+    shape = struct.unpack(f">{n_dims}I", dims)
+    dtype = np.dtype(_IDX_TYPES[magic[2]])
+    n_bytes = math.prod(shape) * dtype.itemsize
+    declared = f"{path}: IDX header says shape {shape} ({n_bytes} bytes of data)"
+    if n_bytes > max_bytes:
+        raise ValueError(f"{declared}, more than max_bytes={max_bytes}")
+    if compressed and n_bytes > _DEFLATE_MAX_RATIO * file_size:
+        raise ValueError(
+            f"{declared}, more than a {file_size}-byte gzip file can hold "
+            f"(deflate expands at most {_DEFLATE_MAX_RATIO}:1): corrupt"
+        )
+    if not compressed and file_size - 4 - 4 * n_dims > n_bytes:
+        raise ValueError(
+            f"{declared}, the file has {file_size - 4 - 4 * n_dims} bytes: trailing data "
+            "or a corrupt header"
+        )
+    # A plain file is now known to hold at most n_bytes; a gzip stream is read in
+    # bounded chunks into a buffer of exactly the declared size.
+    buffer = np.empty(n_bytes, dtype=np.uint8)
+    view = memoryview(buffer)
+    filled = 0
+    while filled < n_bytes:
+        count = stream.readinto(view[filled : filled + _READ_CHUNK])
+        if not count:
+            raise ValueError(f"{declared}, the file has {filled} bytes: truncated or corrupt")
+        filled += count
+    if stream.read(1):
+        raise ValueError(
+            f"{path}: the stream holds more than the {n_bytes} bytes of data its header "
+            f"declares (shape {shape}): trailing data or a corrupt header"
+        )
+    return buffer.view(dtype).reshape(shape)
 
 
 def _find_files(path, default_dirs):
@@ -108,19 +212,39 @@ def _load(path, default_dirs, what, normalize, flatten, one_hot_label, dtype):
     data = {}
     for split in ("train", "test"):
         images = read_idx(found[f"{split}_img"])
-        labels = read_idx(found[f"{split}_label"]).astype(np.int64)
+        labels = read_idx(found[f"{split}_label"])
         if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
             raise ValueError(
                 f"{what}: {split} images {images.shape} and labels {labels.shape} do not match"
             )
+        if images.dtype != np.uint8:
+            raise ValueError(
+                f"{found[f'{split}_img']}: images must be bytes (IDX type 0x08, values 0..255), "
+                f"got {images.dtype}"
+            )
+        labels = _checked_labels(labels, found[f"{split}_label"], what)
         images = images.astype(dtype)
         if normalize:
             images /= 255.0
         images = images.reshape(len(images), -1) if flatten else images[:, None, :, :]
         if one_hot_label:
-            labels = np.eye(10, dtype=dtype)[labels]
+            labels = np.eye(N_CLASSES, dtype=dtype)[labels]
         data[split] = (images, labels)
     return data["train"], data["test"]
+
+
+def _checked_labels(labels, path, what):
+    """Return ``labels`` as int64 if each is a class 0..9, else raise naming the first bad one."""
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"{path}: labels must be integers, got IDX data of type {labels.dtype}")
+    labels = labels.astype(np.int64)
+    bad = np.flatnonzero((labels < 0) | (labels >= N_CLASSES))
+    if bad.size:
+        raise ValueError(
+            f"{path}: label {labels[bad[0]]} at position {bad[0]} is out of range; {what} "
+            f"has {N_CLASSES} classes, labelled 0 to {N_CLASSES - 1}"
+        )
+    return labels
 
 
 def load_mnist(path=None, normalize=True, flatten=True, one_hot_label=False, dtype="float32"):
@@ -207,27 +331,146 @@ def load_digits(normalize=True, one_hot_label=False, dtype="float32", test_size=
     return (images[train], labels[train]), (images[test], labels[test])
 
 
-def load_npz(path):
+def load_npz(path, *, max_bytes=MAX_ARRAY_BYTES):
     """Load a data set saved as ``.npz`` with arrays ``x_train``, ``t_train`` and
     optionally ``x_test``, ``t_test`` (the course's names); never unpickles.
+
+    Only those four arrays are read (other members are ignored unread), and each
+    one's header is checked against the size of its member before any memory is
+    allocated for it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    max_bytes : int, default ``MAX_ARRAY_BYTES`` (4 GiB)
+        Refuse arrays larger than this.
 
     Returns
     -------
     (x_train, t_train), (x_test, t_test)
         The test pair is ``(None, None)`` when the file has none.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        If ``path`` is not a regular file or not a readable ``.npz`` archive, an
+        array is missing, too large, holds Python objects or corrupt data, or the
+        arrays do not form a data set: ``x_*`` must be 2-D (samples, features) with
+        at least one of each; ``t_*`` 1-D (labels or targets) or 2-D, with as many
+        rows as its ``x``; all of real numbers; ``x_test`` and ``t_test`` come
+        together and have the columns of ``x_train`` and ``t_train``.
     """
     path = Path(path)
+    max_bytes = check_int("max_bytes", max_bytes, minimum=0)
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
+        stream = _open_regular_file(path)
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no such data file") from None
-    except (OSError, ValueError, EOFError) as error:
-        raise ValueError(f"{path}: not a readable .npz data file ({error})") from None
-    missing = [key for key in ("x_train", "t_train") if key not in arrays]
-    if missing:
-        raise ValueError(
-            f"{path}: missing arrays {missing}; a data file holds x_train, t_train and "
-            f"optionally x_test, t_test (it has {sorted(arrays)})"
-        )
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read the data file ({error})") from None
+    with stream:
+        try:
+            archive = zipfile.ZipFile(stream)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+            raise ValueError(f"{path}: not a readable .npz data file ({error})") from None
+        with archive:
+            names = {name[: -len(".npy")] for name in archive.namelist() if name.endswith(".npy")}
+            missing = [key for key in ("x_train", "t_train") if key not in names]
+            if missing:
+                raise ValueError(
+                    f"{path}: missing arrays {missing}; a data file holds x_train, t_train and "
+                    f"optionally x_test, t_test (it has {sorted(names)})"
+                )
+            arrays = {
+                key: _read_npz_array(archive, key, path, max_bytes)
+                for key in _NPZ_ARRAYS
+                if key in names
+            }
+    _check_data_set(arrays, path)
     return (arrays["x_train"], arrays["t_train"]), (arrays.get("x_test"), arrays.get("t_test"))
+
+
+def _read_npz_array(archive, key, path, max_bytes):
+    """Read member ``key.npy`` of ``archive`` after checking its header against its size."""
+    member = archive.getinfo(f"{key}.npy")
+    try:
+        with archive.open(member) as stream:
+            version = np.lib.format.read_magic(stream)
+            if version == (1, 0):
+                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(stream)
+            elif version == (2, 0):
+                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(stream)
+            else:
+                raise ValueError(f"unsupported .npy format version {version}")
+            header_size = stream.tell()
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError) as error:
+        raise ValueError(f"{path}: not a readable .npz data file ({key}: {error})") from None
+    except (NotImplementedError, ValueError, SyntaxError, TypeError) as error:
+        raise ValueError(f"{path}: not a readable .npz data file ({key}: {error})") from None
+    if dtype.hasobject:
+        raise ValueError(f"{path}: {key} holds Python objects, which are never unpickled")
+    n_bytes = math.prod(shape) * dtype.itemsize
+    if n_bytes > max_bytes:
+        raise ValueError(
+            f"{path}: {key} declares shape {shape} ({n_bytes} bytes), more than "
+            f"max_bytes={max_bytes}"
+        )
+    if header_size + n_bytes != member.file_size:
+        raise ValueError(
+            f"{path}: {key} declares shape {shape} and type {dtype} ({n_bytes} bytes), its "
+            f"member holds {member.file_size - header_size} bytes of data: corrupt"
+        )
+    try:
+        with archive.open(member) as stream:
+            return np.lib.format.read_array(stream, allow_pickle=False)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, ValueError) as error:
+        raise ValueError(f"{path}: not a readable .npz data file ({key}: {error})") from None
+
+
+def _check_data_set(arrays, path):
+    """Raise ValueError naming ``path`` and the array unless ``arrays`` form a data set."""
+    if ("x_test" in arrays) != ("t_test" in arrays):
+        given, absent = ("x_test", "t_test") if "x_test" in arrays else ("t_test", "x_test")
+        raise ValueError(
+            f"{path}: {given} without {absent}; a test split needs both (or leave both out)"
+        )
+    for key, array in arrays.items():
+        if array.dtype.kind not in "biuf":
+            raise ValueError(f"{path}: {key} must hold real numbers, got dtype {array.dtype}")
+    for split in ("train", "test"):
+        if f"x_{split}" not in arrays:
+            continue
+        x, t = arrays[f"x_{split}"], arrays[f"t_{split}"]
+        if x.ndim != 2:
+            raise ValueError(
+                f"{path}: x_{split} must be 2-D (samples, features), got shape {x.shape}; "
+                "store one feature as shape (n, 1) and images flattened to (n, pixels)"
+            )
+        if x.shape[0] == 0:
+            raise ValueError(f"{path}: x_{split} has no samples (shape {x.shape})")
+        if x.shape[1] == 0:
+            raise ValueError(f"{path}: x_{split} has no features (shape {x.shape})")
+        if t.ndim not in (1, 2):
+            raise ValueError(
+                f"{path}: t_{split} must be 1-D (labels or targets) or 2-D (one-hot rows or "
+                f"several targets), got shape {t.shape}"
+            )
+        if t.shape[0] != x.shape[0]:
+            raise ValueError(
+                f"{path}: t_{split} has {t.shape[0]} rows, x_{split} {x.shape[0]}: they must match"
+            )
+    if "x_test" in arrays:
+        x_train, x_test = arrays["x_train"], arrays["x_test"]
+        if x_test.shape[1] != x_train.shape[1]:
+            raise ValueError(
+                f"{path}: x_test has {x_test.shape[1]} columns, x_train {x_train.shape[1]}: "
+                "they must match"
+            )
+        t_train, t_test = arrays["t_train"], arrays["t_test"]
+        if t_test.shape[1:] != t_train.shape[1:]:
+            raise ValueError(
+                f"{path}: t_test has shape {t_test.shape}, which does not fit t_train's "
+                f"{t_train.shape}"
+            )

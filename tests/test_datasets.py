@@ -1,8 +1,12 @@
 """Data sets: the regression sample, IDX files (written by the tests), digits, .npz files."""
 
+import contextlib
 import gzip
 import os
 import struct
+import threading
+import tracemalloc
+import zipfile
 
 import numpy as np
 import pytest
@@ -137,4 +141,287 @@ def test_load_npz(tmp_path):
     assert x.shape == (3, 2) and x_test is None and t_test is None
     np.savez(path, features=np.ones(3))
     with pytest.raises(ValueError, match=r"missing arrays \['x_train', 't_train'\]"):
+        datasets.load_npz(path)
+
+
+# ------------------------------------------------------------------ hardening (issue 9)
+
+
+def gzip_bytes(data):
+    return gzip.compress(data, mtime=0)
+
+
+def idx_bytes(array, magic_type=0x08):
+    header = struct.pack(">BBBB", 0, 0, magic_type, array.ndim)
+    header += b"".join(struct.pack(">I", size) for size in array.shape)
+    return header + array.tobytes()
+
+
+def call_with_deadline(function, *args, seconds=20):
+    """Run ``function(*args)`` in a thread; return ("returned", value), ("raised", error)
+    or ("hung", None) if it is still blocked after ``seconds``."""
+    outcome = []
+
+    def target():
+        try:
+            outcome.append(("returned", function(*args)))
+        except BaseException as error:  # noqa: BLE001 - the test inspects whatever came out
+            outcome.append(("raised", error))
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return outcome[0] if outcome else ("hung", None)
+
+
+def unblock_fifo_reader(path):
+    """Open ``path`` for writing and close it, so a reader blocked in open() gets EOF."""
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+
+
+def test_corrupt_deflate_stream_is_a_value_error_naming_the_file(tmp_path):
+    packed = bytearray(gzip_bytes(idx_bytes(np.arange(4000, dtype=np.uint8).reshape(40, 100))))
+    # Bytes 10.. are the deflate stream; overwrite a run in its middle.
+    packed[30:60] = b"\xff" * 30
+    path = tmp_path / "labels-idx1-ubyte.gz"
+    path.write_bytes(bytes(packed))
+    with pytest.raises(ValueError, match=r"labels-idx1-ubyte\.gz: cannot read IDX data"):
+        datasets.read_idx(path)
+
+
+def test_every_truncation_and_byte_flip_gives_the_data_or_a_value_error(tmp_path):
+    values = np.arange(300, dtype=np.uint8).reshape(3, 10, 10)
+    original = gzip_bytes(idx_bytes(values))
+    rng = np.random.default_rng(1)
+    variants = [original[:cut] for cut in range(len(original))]
+    for _ in range(300):
+        flipped = bytearray(original)
+        flipped[rng.integers(len(flipped))] ^= 1 << int(rng.integers(8))
+        variants.append(bytes(flipped))
+    path = tmp_path / "fuzz.gz"
+    for data in variants:
+        path.write_bytes(data)
+        try:
+            array = datasets.read_idx(path)
+        except ValueError as error:
+            assert str(path) in str(error)
+        else:  # only bytes the gzip header does not check (mtime, OS) may change
+            assert np.array_equal(array, values)
+
+
+@pytest.mark.parametrize("one_hot_label", [False, True])
+def test_label_out_of_range_names_file_value_and_position(tmp_path, one_hot_label):
+    make_mnist_dir(tmp_path, compress=False)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.array([1, 2, 3, 200]))
+    with pytest.raises(
+        ValueError, match=r"t10k-labels-idx1-ubyte: label 200 at position 3 is out of range"
+    ):
+        datasets.load_mnist(tmp_path, one_hot_label=one_hot_label)
+
+
+def test_labels_must_be_integers_and_images_bytes(tmp_path):
+    make_mnist_dir(tmp_path, compress=False)
+    path = tmp_path / "train-labels-idx1-ubyte"
+    path.write_bytes(idx_bytes(np.full(6, 1.5, dtype=">f4"), magic_type=0x0D))
+    with pytest.raises(ValueError, match=r"train-labels-idx1-ubyte: labels must be integers"):
+        datasets.load_mnist(tmp_path)
+    make_mnist_dir(tmp_path, compress=False)
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(idx_bytes(np.full((6, 28, 28), 300, dtype=">i2"), magic_type=0x0B))
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte: images must be bytes"):
+        datasets.load_mnist(tmp_path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+@pytest.mark.parametrize("reader", [datasets.read_idx, datasets.load_npz])
+def test_a_fifo_is_refused_at_once_instead_of_hanging(tmp_path, reader):
+    path = tmp_path / "pipe.npz"
+    os.mkfifo(path)
+    try:
+        outcome, error = call_with_deadline(reader, path)
+    finally:
+        unblock_fifo_reader(path)
+    assert outcome == "raised", f"{reader.__name__} on a FIFO: {outcome}"
+    assert isinstance(error, ValueError)
+    assert "pipe.npz: not a regular file (a FIFO" in str(error)
+
+
+def test_a_directory_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="not a regular file \\(a directory"):
+        datasets.read_idx(tmp_path)
+
+
+def test_gzip_header_is_checked_before_the_stream_is_read(tmp_path):
+    # The header declares 10 bytes; 50 MB of zeros follow (50 kB compressed). The old
+    # reader decompressed all of it before looking at the header.
+    path = tmp_path / "bomb-idx.gz"
+    with gzip.open(path, "wb") as stream:
+        stream.write(idx_bytes(np.zeros(10, dtype=np.uint8)))
+        for _ in range(50):
+            stream.write(bytes(1 << 20))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"more than the 10 bytes of data its header"):
+            datasets.read_idx(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 5 << 20, f"read_idx allocated {peak:,} bytes for a 10-byte array"
+
+
+def test_gzip_declaring_more_than_it_can_hold_is_refused_before_reading(tmp_path):
+    path = tmp_path / "liar-idx.gz"
+    # Deflate expands at most 1032:1, so a file this small cannot hold 10**9 bytes.
+    header = struct.pack(">BBBBII", 0, 0, 0x08, 2, 10**5, 10**4)
+    path.write_bytes(gzip_bytes(header + bytes(100)))
+    with pytest.raises(ValueError, match=r"more than a \d+-byte gzip file can hold"):
+        datasets.read_idx(path)
+
+
+def test_absurd_declared_sizes_are_refused_before_allocating(tmp_path):
+    path = tmp_path / "huge-idx"
+    path.write_bytes(struct.pack(">BBBBIII", 0, 0, 0x0E, 3, 2**32 - 1, 2**32 - 1, 2**32 - 1))
+    with pytest.raises(ValueError, match=r"more than max_bytes="):
+        datasets.read_idx(path)
+    small = tmp_path / "small-idx"
+    small.write_bytes(idx_bytes(np.zeros(100, dtype=np.uint8)))
+    with pytest.raises(ValueError, match=r"\(100 bytes of data\), more than max_bytes=99"):
+        datasets.read_idx(small, max_bytes=99)
+    assert datasets.read_idx(small, max_bytes=100).shape == (100,)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_trailing_data_is_refused(tmp_path, compress):
+    data = idx_bytes(np.arange(12, dtype=np.uint8)) + b"\x07"
+    path = tmp_path / "trailing-idx"
+    path.write_bytes(gzip_bytes(data) if compress else data)
+    with pytest.raises(ValueError, match="trailing data"):
+        datasets.read_idx(path)
+
+
+@pytest.mark.parametrize(
+    "header, message",
+    [
+        (b"\x00\x00\x08", "bad magic number 000008"),
+        (b"\x00\x00\x07\x01" + bytes(4), "bad magic number 00000701"),
+        (b"\x00\x00\x08\x00", "0 dimensions"),
+        (b"\x00\x00\x08\x02\x00\x00\x00\x01", "header truncated"),
+    ],
+)
+def test_bad_headers(tmp_path, header, message):
+    path = tmp_path / "bad-idx"
+    path.write_bytes(header)
+    with pytest.raises(ValueError, match=message):
+        datasets.read_idx(path)
+
+
+def test_big_endian_types_round_trip(tmp_path):
+    values = np.arange(-6, 6, dtype=">i4").reshape(3, 4)
+    path = tmp_path / "ints-idx.gz"
+    path.write_bytes(gzip_bytes(idx_bytes(values, magic_type=0x0C)))
+    assert np.array_equal(datasets.read_idx(path), values)
+
+
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        ({"x_train": np.ones(4), "t_train": np.zeros(4)}, r"x_train must be 2-D"),
+        ({"x_train": np.ones((4, 2, 2)), "t_train": np.zeros(4)}, r"x_train must be 2-D"),
+        ({"x_train": np.ones((4, 2)), "t_train": np.zeros(3)}, r"t_train has 3 rows, x_train 4"),
+        ({"x_train": np.ones((0, 2)), "t_train": np.zeros(0)}, r"x_train has no samples"),
+        ({"x_train": np.ones((4, 0)), "t_train": np.zeros(4)}, r"x_train has no features"),
+        ({"x_train": np.ones((4, 2)), "t_train": np.array(list("abab"))}, r"t_train must hold"),
+        ({"x_train": np.ones((4, 2)) + 1j, "t_train": np.zeros(4)}, r"x_train must hold real"),
+        (
+            {"x_train": np.ones((4, 2)), "t_train": np.zeros((4, 1, 1))},
+            r"t_train must be 1-D \(labels or targets\) or 2-D",
+        ),
+        (
+            {"x_train": np.ones((4, 2)), "t_train": np.zeros(4), "x_test": np.ones((2, 2))},
+            r"x_test without t_test",
+        ),
+        (
+            {"x_train": np.ones((4, 2)), "t_train": np.zeros(4), "t_test": np.ones(2)},
+            r"t_test without x_test",
+        ),
+        (
+            {
+                "x_train": np.ones((4, 2)),
+                "t_train": np.zeros(4),
+                "x_test": np.ones((2, 3)),
+                "t_test": np.zeros(2),
+            },
+            r"x_test has 3 columns, x_train 2",
+        ),
+        (
+            {
+                "x_train": np.ones((4, 2)),
+                "t_train": np.zeros((4, 3)),
+                "x_test": np.ones((2, 2)),
+                "t_test": np.zeros((2, 2)),
+            },
+            r"t_test has shape \(2, 2\), which does not fit t_train's \(4, 3\)",
+        ),
+    ],
+)
+def test_load_npz_refuses_malformed_data_naming_file_and_array(tmp_path, arrays, message):
+    path = tmp_path / "bad-data.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match="bad-data.npz: " + message):
+        datasets.load_npz(path)
+
+
+def test_load_npz_reads_only_the_four_arrays(tmp_path):
+    path = tmp_path / "extra.npz"
+    np.savez_compressed(
+        path, x_train=np.ones((3, 2)), t_train=np.zeros(3), padding=np.zeros(50 << 20, np.uint8)
+    )
+    tracemalloc.start()
+    try:
+        (x, t), (x_test, t_test) = datasets.load_npz(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert x.shape == (3, 2) and t.shape == (3,) and x_test is None and t_test is None
+    assert peak < 5 << 20, f"load_npz allocated {peak:,} bytes for two tiny arrays"
+
+
+def npz_member(header_dict_text, payload):
+    """The bytes of one .npy member with a hand-written header (format 1.0)."""
+    header = header_dict_text.encode("latin1")
+    padding = 64 - (10 + len(header) + 1) % 64
+    header += b" " * padding + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + payload
+
+
+@pytest.mark.parametrize(
+    "n_values, message",
+    [(100_000_000, "its member holds 8 bytes of data: corrupt"), (10**12, "more than max_bytes")],
+)
+def test_load_npz_refuses_a_declared_shape_the_member_cannot_hold(tmp_path, n_values, message):
+    # Before, NumPy allocated the declared 800 MB (or 8 TB: MemoryError) for an 8-byte member.
+    path = tmp_path / "liar.npz"
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (%d,), }"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("x_train.npy", npz_member(header % n_values, bytes(8)))
+        archive.writestr("t_train.npy", npz_member(header % 1, bytes(8)))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"liar.npz: x_train declares shape .*" + message):
+            datasets.load_npz(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 5 << 20
+
+
+def test_load_npz_refuses_corrupt_members_with_a_value_error(tmp_path):
+    path = tmp_path / "data.npz"
+    np.savez_compressed(path, x_train=np.arange(3000.0).reshape(1000, 3), t_train=np.zeros(1000))
+    packed = bytearray(path.read_bytes())
+    start = packed.index(b"x_train.npy") + 200
+    packed[start : start + 40] = b"\xff" * 40
+    path.write_bytes(bytes(packed))
+    with pytest.raises(ValueError, match=r"data.npz: not a readable .npz data file"):
         datasets.load_npz(path)
