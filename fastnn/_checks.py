@@ -4,16 +4,19 @@ import numbers
 
 import numpy as np
 
-from kernels import first_non_finite
+from kernels import cast_first_non_finite, first_non_finite
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
 def check_dtype(dtype):
     """Return ``np.dtype`` for "float32"/"float64" (or those types), else raise."""
+    if dtype is None or (isinstance(dtype, str) and dtype not in DTYPES):
+        # np.dtype(None) is float64, and some strings make NumPy raise SyntaxError.
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     try:
         resolved = np.dtype(dtype)
-    except TypeError:
+    except (TypeError, SyntaxError, ValueError):
         resolved = None
     if resolved is None or resolved.name not in DTYPES:
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
@@ -52,10 +55,22 @@ def as_matrix(name, values, n_columns, dtype):
             f"{name} has {array.shape[1]} columns (shape {array.shape}), the network needs "
             f"{n_columns}"
         )
-    array = np.ascontiguousarray(array, dtype=dtype)
-    bad = first_non_finite(array)
+    dtype = np.dtype(dtype)
+    source = array
+    if array.dtype == dtype and array.flags.c_contiguous:
+        bad = first_non_finite(array)  # already what the kernels take: no copy
+    else:
+        # One compiled pass casts and checks (a cast then a scan would be two).
+        array = np.empty(source.shape, dtype=dtype)
+        bad = cast_first_non_finite(source, array)
     if bad >= 0:
         row, column = divmod(bad, array.shape[1])
+        original = source[row, column]
+        if np.isfinite(original):
+            raise ValueError(
+                f"{name}[{row}, {column}] is {original}, beyond the range of {dtype.name} "
+                f"(largest {np.finfo(dtype).max:.3g}); scale the data or use dtype='float64'"
+            )
         raise ValueError(
             f"{name} contains NaN or inf (first at row {row}, column {column}); "
             "clean or impute the data first"

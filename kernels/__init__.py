@@ -10,7 +10,7 @@ from kernels.activations import (
     activation_forward,
     softmax,
 )
-from kernels.checks import first_non_finite
+from kernels.checks import cast_first_non_finite, first_non_finite
 from kernels.dense import dense_backward_input, dense_backward_params, dense_forward
 from kernels.losses import count_correct, loss_and_delta, loss_delta, loss_value, output_activation
 from kernels.network import backward, forward, gradient, layer_block, layer_weights, predict
@@ -52,6 +52,7 @@ __all__ = [
     "train_epoch_sample",
     "train_epoch_batch",
     "first_non_finite",
+    "cast_first_non_finite",
 ]
 
 #: Every public kernel; kernels.reference defines each of them too.

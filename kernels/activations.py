@@ -3,7 +3,8 @@
 Every function works on 2-D arrays ``(batch, units)`` and selects the
 activation by its integer code (:mod:`kernels.codes`). Derivatives take the
 activation's *output* ``a``, as the course writes them (sigmoid' = a(1-a)), so
-the forward pass need not keep pre-activations. ReLU'(0) is 0.
+the forward pass need not keep pre-activations. ReLU'(0) is 0. NaN propagates
+exactly as in :mod:`kernels.reference` (ReLU of NaN is NaN, as ``np.maximum``).
 """
 
 import numpy as np
@@ -28,7 +29,7 @@ def activation_scalar(code, u):
     """Activation ``code`` of one value ``u`` (float64)."""
     u = np.float64(u)
     if code == RELU:
-        return u if u > 0 else 0.0
+        return 0.0 if u < 0 else u  # NaN stays NaN, as with np.maximum(0, u)
     if code == SIGMOID:
         return _sigmoid_scalar(u)
     if code == TANH:
@@ -75,7 +76,7 @@ def activation_forward(code, u, out):
         if code == RELU:
             for j in range(cols):
                 v = u[r, j]
-                out[r, j] = v if v > 0 else zero
+                out[r, j] = zero if v < 0 else v  # NaN stays NaN (np.maximum(0, v))
         elif code == SIGMOID:
             for j in range(cols):
                 out[r, j] = _sigmoid_scalar(u[r, j])

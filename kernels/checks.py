@@ -6,7 +6,15 @@ from kernels._jit import jit
 
 # Elements summed per block before the sum is tested; a bad block is rescanned.
 _BLOCK = 4096
-_LARGEST = np.finfo(np.float64).max
+
+
+@jit
+def _largest(values):
+    # The largest finite value of the array's dtype, in that dtype, so the
+    # comparison needs no conversion per element.
+    if values.itemsize == 4:
+        return values.dtype.type(3.4028234663852886e38)
+    return values.dtype.type(1.7976931348623157e308)
 
 
 @jit
@@ -15,10 +23,11 @@ def first_non_finite(values):
 
     Parameters
     ----------
-    values : ndarray, C-contiguous, any shape
+    values : ndarray of float32 or float64, C-contiguous, any shape
     """
     flat = values.reshape(-1)
     n = flat.shape[0]
+    largest = _largest(flat)
     for start in range(0, n, _BLOCK):
         stop = min(start + _BLOCK, n)
         # Count the finite values branch-free so the loop vectorises, and look
@@ -26,9 +35,37 @@ def first_non_finite(values):
         # such as summing x - x are folded away under fastmath.)
         finite = 0
         for k in range(start, stop):
-            finite += 1 if abs(np.float64(flat[k])) <= _LARGEST else 0
+            finite += 1 if abs(flat[k]) <= largest else 0
         if finite != stop - start:
             for k in range(start, stop):
                 if not np.isfinite(flat[k]):
                     return k
+    return -1
+
+
+@jit
+def cast_first_non_finite(source, out):
+    """Copy the 2-D ``source`` into ``out`` (another dtype); return the first bad flat index.
+
+    One pass instead of a cast and then a scan: a value that is NaN or inf, or
+    becomes inf in ``out``'s dtype (1e300 in float32), is reported by its flat
+    index in ``out``, or -1 if every value fits.
+
+    Parameters
+    ----------
+    source : ndarray, shape (rows, columns), any numeric dtype and memory layout
+    out : ndarray, shape (rows, columns), float32 or float64, C-contiguous
+    """
+    rows, columns = source.shape
+    largest = _largest(out)
+    for r in range(rows):
+        finite = 0
+        for c in range(columns):
+            value = out.dtype.type(source[r, c])
+            out[r, c] = value
+            finite += 1 if abs(value) <= largest else 0
+        if finite != columns:
+            for c in range(columns):
+                if not np.isfinite(out[r, c]):
+                    return r * columns + c
     return -1

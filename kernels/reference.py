@@ -348,3 +348,9 @@ def train_epoch_batch(
 def first_non_finite(values):
     bad = np.flatnonzero(~np.isfinite(values))
     return int(bad[0]) if bad.size else -1
+
+
+def cast_first_non_finite(source, out):
+    with np.errstate(over="ignore", invalid="ignore"):
+        out[...] = source
+    return first_non_finite(out)
