@@ -1,0 +1,138 @@
+"""Per-layout training loops: generate, write to the cache, import, keep.
+
+:mod:`kernels.generated` writes a per-sample epoch loop for one network layout
+as Python source. This module turns that source into a compiled kernel that is
+built once per layout and machine:
+
+- the source is written (atomically) to a cache directory under a name that is
+  the hash of its text, so a layout, generator version, dtype, optimizer
+  variant and vector width each get their own file, and an unchanged file is
+  never rewritten (Numba's cache keys on the file's modification time);
+- the module is imported from there and its ``@jit`` function compiles lazily;
+  Numba keeps the machine code in that directory's ``__pycache__`` (or under
+  ``NUMBA_CACHE_DIR``), so a later process loads it instead of compiling;
+- imported modules stay in memory for the life of the process.
+
+The cache directory is ``$FASTNN_KERNEL_CACHE`` if set, else
+``$XDG_CACHE_HOME/fastnn/kernels`` (``~/.cache/fastnn/kernels``), else a folder in
+the system's temporary directory. Deleting it is always safe.
+"""
+
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from fastnn._atomic import atomic_write
+from kernels import codes
+from kernels import generated as generator
+from kernels._simd import register_bits
+
+__all__ = ["cache_directory", "kernel_for", "spec_for"]
+
+_loaded = {}
+_lock = threading.Lock()
+
+
+def cache_directory():
+    """Return the directory that holds generated kernel modules (created if needed).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    configured = os.environ.get("FASTNN_KERNEL_CACHE")
+    if configured:
+        candidates = [Path(configured)]
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+        candidates = [
+            Path(base) / "fastnn" / "kernels",
+            Path(tempfile.gettempdir()) / f"fastnn-kernels-{os.getuid()}"
+            if hasattr(os, "getuid")
+            else Path(tempfile.gettempdir()) / "fastnn-kernels",
+        ]
+    for candidate in candidates:
+        try:
+            candidate.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(candidate, os.W_OK | os.X_OK):
+            return candidate
+    raise OSError(
+        f"no writable directory for fastnn's compiled kernels (tried {candidates}); set "
+        "FASTNN_KERNEL_CACHE to one"
+    )
+
+
+def spec_for(sizes, layout, loss_code, dtype, opt_code, hyper):
+    """Return the :class:`kernels.generated.Spec` of a network and optimizer, or None.
+
+    None means the generated loops do not cover this network (the generic loop
+    runs instead).
+    """
+    sizes = tuple(int(size) for size in sizes)
+    activations = tuple(int(code) for code in layout[:-1, codes.ACTIVATION])
+    if not generator.covers(sizes, activations, loss_code):
+        return None
+    bits = register_bits()
+    name = dtype.name if hasattr(dtype, "name") else str(dtype)
+    return generator.Spec(
+        sizes=sizes,
+        activations=activations,
+        loss_code=int(loss_code),
+        dtype=name,
+        optimizer=generator.optimizer_kind(int(opt_code), [float(v) for v in hyper]),
+        lanes=generator.lanes_for(name, bits),
+        registers=generator.registers_for(bits),
+    )
+
+
+def _import(spec):
+    text = generator.source(spec)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:20]
+    module_name = f"fastnn_generated_{digest}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    path = cache_directory() / f"{module_name}.py"
+    try:
+        current = path.read_text() if path.is_file() else None
+    except OSError:
+        current = None
+    if current != text:
+        with atomic_write(path) as stream:
+            stream.write(text.encode())
+    loader_spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(loader_spec)
+    sys.modules[module_name] = module
+    try:
+        loader_spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module
+
+
+def kernel_for(spec):
+    """Return the compiled ``train_epoch`` for ``spec`` (generated and cached on first use).
+
+    Parameters
+    ----------
+    spec : kernels.generated.Spec
+
+    Returns
+    -------
+    numba dispatcher
+        Same signature as :func:`kernels.train.train_epoch_sample`.
+    """
+    kernel = _loaded.get(spec)
+    if kernel is None:
+        with _lock:
+            kernel = _loaded.get(spec)
+            if kernel is None:
+                kernel = _import(spec).train_epoch
+                _loaded[spec] = kernel
+    return kernel

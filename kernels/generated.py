@@ -1,0 +1,1136 @@
+"""Per-sample epoch loops generated for one network layout.
+
+:func:`kernels.train.train_epoch_sample` handles any network, so it reads the
+layer widths from the layout table at run time: every row of every layer is a
+loop of unknown length, split by LLVM into vector blocks plus leftovers, and
+the running sums of a layer live in memory (a load and a store per vector, each
+input row waiting on the last row's store, because LLVM cannot prove that the
+sums and ``theta`` do not overlap).
+
+:func:`source` writes the same epoch as Python source for one layout, with the
+widths as constants and the arithmetic in explicit SIMD vectors
+(:mod:`kernels._simd`): a layer's running sums are SSA vector values, so they
+stay in registers while the weight rows stream past; rows and vectors have
+fixed counts, with a masked last vector instead of remainder loops; zero inputs
+(blank pixels, inactive ReLUs) are skipped by iterating the set bits of a
+nonzero mask instead of branching on every value; plain SGD fuses the first
+layer's update with the next sample's forward pass, so the largest matrix is
+streamed once per sample; a stateful optimizer (Adam, ...) updates each row of
+``theta`` and its state vectors in the same pass that computes the row's
+gradient, with no gradient buffer; a network small enough (the course's 2-10-1)
+keeps every weight in registers for the whole epoch.
+
+The generated function has the signature of ``train_epoch_sample`` and ignores
+the arguments its layout fixes (``layout``, ``loss_code``, ``opt_code``), so the
+caller can use either. It follows the same formulas in the same order up to
+floating-point reassociation (sums of a different length, FMAs): results agree
+with the generic loop and with :mod:`kernels.reference` to float tolerance.
+
+The module is plain text, written by ``fastnn`` to a cache directory and
+imported from there, so Numba's on-disk cache (``cache=True``) keeps the
+compiled code between processes.
+"""
+
+from dataclasses import dataclass
+
+from kernels.codes import (
+    ADADELTA,
+    ADAGRAD,
+    ADAM,
+    IDENTITY,
+    LEAKY_RELU,
+    LEAKY_RELU_SLOPE,
+    MSE,
+    RELU,
+    RMSPROP,
+    SGD,
+    SIGMOID,
+    STEP,
+    TANH,
+)
+
+#: Bump when the generated code changes, so old cached modules are not reused.
+GENERATOR_VERSION = 1
+
+# Inputs at least this wide (images) have their zeros skipped through a nonzero
+# bit mask; narrower ones are cheaper to run in full.
+WIDE_INPUT = 64
+# Hidden ReLU/step inputs at least this wide are skipped the same way.
+SKIP_HIDDEN_MIN = 16
+# Rows-form layers with at most this many inputs are unrolled in register mode.
+UNROLL_MAX_INPUTS = 16
+
+# Structural variants of the optimizers: what the code must do, not the values
+# of the hyper-parameters (those stay run-time arguments).
+OPTIMIZER_KINDS = (
+    "sgd",
+    "sgd_decay",
+    "sgd_momentum",
+    "sgd_nesterov",
+    "adagrad",
+    "rmsprop",
+    "rmsprop_centered",
+    "rmsprop_momentum",
+    "rmsprop_centered_momentum",
+    "adadelta",
+    "adam",
+    "adam_amsgrad",
+)
+
+# State rows each kind reads and writes.
+STATE_ROWS_USED = {
+    "sgd": 0,
+    "sgd_decay": 0,
+    "sgd_momentum": 1,
+    "sgd_nesterov": 1,
+    "adagrad": 1,
+    "rmsprop": 1,
+    "rmsprop_centered": 2,
+    "rmsprop_momentum": 3,
+    "rmsprop_centered_momentum": 3,
+    "adadelta": 2,
+    "adam": 2,
+    "adam_amsgrad": 3,
+}
+
+
+def optimizer_kind(opt_code, hyper):
+    """Return the structural variant of optimizer ``opt_code`` with ``hyper`` slots.
+
+    Parameters
+    ----------
+    opt_code : int
+        SGD, ADAGRAD, RMSPROP, ADADELTA or ADAM (:mod:`kernels.codes`).
+    hyper : sequence of float
+        The hyper-parameter slots of :mod:`kernels.optimizers`.
+
+    Returns
+    -------
+    str
+        One of :data:`OPTIMIZER_KINDS`.
+    """
+    if opt_code == SGD:
+        if hyper[1] == 0:
+            return "sgd" if hyper[4] == 0 else "sgd_decay"
+        return "sgd_nesterov" if hyper[3] != 0 else "sgd_momentum"
+    if opt_code == ADAGRAD:
+        return "adagrad"
+    if opt_code == RMSPROP:
+        centered = "_centered" if hyper[5] != 0 else ""
+        momentum = "_momentum" if hyper[3] > 0 else ""
+        return f"rmsprop{centered}{momentum}"
+    if opt_code == ADADELTA:
+        return "adadelta"
+    if opt_code == ADAM:
+        return "adam_amsgrad" if hyper[5] != 0 else "adam"
+    raise ValueError(f"unknown optimizer code {opt_code}")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Everything the generated code depends on.
+
+    Attributes
+    ----------
+    sizes : tuple of int
+        Units per layer, inputs first.
+    activations : tuple of int
+        Activation code of each hidden layer.
+    loss_code : int
+    dtype : str
+        "float32" or "float64".
+    optimizer : str
+        One of :data:`OPTIMIZER_KINDS`.
+    lanes : int
+        Vector width in elements (register bits / element bits).
+    registers : int
+        Vector registers of the target (16 for AVX2, 32 for AVX-512).
+    """
+
+    sizes: tuple
+    activations: tuple
+    loss_code: int
+    dtype: str
+    optimizer: str
+    lanes: int
+    registers: int
+
+    def key(self):
+        """A short text naming the spec, for file names and messages."""
+        widths = "-".join(str(size) for size in self.sizes)
+        acts = "".join(str(code) for code in self.activations)
+        return (
+            f"v{GENERATOR_VERSION}_{widths}_a{acts}_l{self.loss_code}_{self.dtype}_"
+            f"{self.optimizer}_x{self.lanes}r{self.registers}"
+        )
+
+
+def covers(sizes, activations, loss_code):
+    """Return True if :func:`source` can generate a loop for this network.
+
+    Any depth and width are covered; the limits only keep the generated code
+    (and its compile time) reasonable.
+    """
+    return 2 <= len(sizes) <= 8 and all(1 <= size <= 4096 for size in sizes)
+
+
+def pieces(width, lanes):
+    """Cut ``width`` elements into vectors of exact widths: whole ``lanes``, then halves.
+
+    ``pieces(40, 16)`` is ``[(0, 16), (16, 16), (32, 8)]`` and ``pieces(10, 16)``
+    is ``[(0, 8), (8, 2)]``: every piece is a power of two, so no load or store
+    needs a mask.
+    """
+    out = []
+    start = 0
+    size = lanes
+    while start < width:
+        while size > width - start:
+            size //= 2
+        out.append((start, size))
+        start += size
+    return out
+
+
+class _Layer:
+    def __init__(self, index, fan_in, fan_out, w_offset, b_offset, unit, activation, lanes):
+        self.index = index
+        self.fan_in = fan_in
+        self.fan_out = fan_out
+        self.w = w_offset
+        self.b = b_offset
+        self.unit = unit  # where the layer's outputs start in `acts` and `deltas`
+        self.activation = activation  # None for the output layer
+        self.chunks = pieces(fan_out, lanes)
+        self.in_chunks = pieces(fan_in, lanes)
+        # One output unit: W is one contiguous column, used as a dot product.
+        self.column = fan_out == 1
+
+
+class _Writer:
+    def __init__(self):
+        self.lines = []
+        self.depth = 0
+
+    def __call__(self, text=""):
+        self.lines.append("    " * self.depth + text if text else "")
+
+    def indent(self):
+        self.depth += 1
+
+    def dedent(self):
+        self.depth -= 1
+
+    def text(self):
+        return "\n".join(self.lines) + "\n"
+
+
+def _layers(spec):
+    layers = []
+    offset = 0
+    unit = 0
+    n = len(spec.sizes) - 1
+    for index in range(n):
+        fan_in, fan_out = spec.sizes[index], spec.sizes[index + 1]
+        activation = spec.activations[index] if index < n - 1 else None
+        layers.append(
+            _Layer(
+                index,
+                fan_in,
+                fan_out,
+                offset,
+                offset + fan_in * fan_out,
+                unit,
+                activation,
+                spec.lanes,
+            )
+        )
+        offset += fan_in * fan_out + fan_out
+        unit += fan_out
+    return layers
+
+
+def _vector_count(layer):
+    # Vectors that hold a layer's parameters in register mode.
+    if layer.column:
+        return len(layer.in_chunks) + 1
+    return (layer.fan_in + 1) * len(layer.chunks)
+
+
+def register_mode(spec):
+    """Return True when every weight (and optimizer state) fits in registers.
+
+    Then the generated loop loads the weights once, trains the whole epoch in
+    registers and stores them at the end (the course's 2-10-1 network: 5
+    vectors). Hidden layers must have several units and few inputs (their rows
+    are unrolled).
+    """
+    layers = _layers(spec)
+    copies = 1 + STATE_ROWS_USED[spec.optimizer]
+    total = sum(_vector_count(layer) for layer in layers) * copies
+    hidden_rows = all(not layer.column for layer in layers[:-1])
+    small = all(layer.column or layer.fan_in <= UNROLL_MAX_INPUTS for layer in layers)
+    return hidden_rows and small and total <= spec.registers // 2
+
+
+def source(spec):
+    """Return the Python source of a module defining ``train_epoch`` for ``spec``.
+
+    Parameters
+    ----------
+    spec : Spec
+
+    Returns
+    -------
+    str
+    """
+    return _Generator(spec).module()
+
+
+# ---------------------------------------------------------------------------- generator
+
+# Scalars of the hyper-parameter slots each optimizer kind reads, named as the
+# generated code names them (see kernels.optimizers for the slots).
+_HYPER_SCALARS = {
+    "sgd_decay": ("wd = {dt}(hyper[4])",),
+    "sgd_momentum": (
+        "mu = {dt}(hyper[1])",
+        "keep = {dt}(1) - {dt}(hyper[2])",
+        "wd = {dt}(hyper[4])",
+    ),
+    "sgd_nesterov": (
+        "mu = {dt}(hyper[1])",
+        "keep = {dt}(1) - {dt}(hyper[2])",
+        "wd = {dt}(hyper[4])",
+    ),
+    "adagrad": ("eps = {dt}(hyper[2])", "wd = {dt}(hyper[4])"),
+    "rmsprop": (
+        "alpha = {dt}(hyper[1])",
+        "akeep = {dt}(1) - {dt}(hyper[1])",
+        "eps = {dt}(hyper[2])",
+        "mu = {dt}(hyper[3])",
+        "wd = {dt}(hyper[4])",
+    ),
+    "adadelta": (
+        "rho = {dt}(hyper[1])",
+        "rkeep = {dt}(1) - {dt}(hyper[1])",
+        "eps = {dt}(hyper[2])",
+        "wd = {dt}(hyper[4])",
+    ),
+    "adam": (
+        "b1 = {dt}(hyper[1])",
+        "b2 = {dt}(hyper[2])",
+        "k1 = {dt}(1) - {dt}(hyper[1])",
+        "k2 = {dt}(1) - {dt}(hyper[2])",
+        "eps = {dt}(hyper[3])",
+        "wd = {dt}(hyper[4])",
+        "shrink = {dt}(1) - {dt}(hyper[0]) * {dt}(hyper[6])",
+    ),
+}
+
+
+class _Generator:
+    def __init__(self, spec):
+        self.spec = spec
+        self.V = spec.lanes
+        self.dt = f"np.{spec.dtype}"
+        self.layers = _layers(spec)
+        self.kind = spec.optimizer
+        self.plain = self.kind == "sgd"
+        self.stateful = STATE_ROWS_USED[self.kind] > 0
+        self.registers_mode = register_mode(spec)
+        first = self.layers[0]
+        # Pipelining the first layer (its update for this sample fused with the
+        # forward pass of the next) pays when that layer is the big one.
+        self.pipelined = (not self.registers_mode) and (
+            first.fan_in >= WIDE_INPUT or first.fan_out >= SKIP_HIDDEN_MIN
+        )
+        # Vectors a loop may keep at once: running sums, plus deltas and the
+        # optimizer's temporaries in a fused update pass.
+        self.sum_tile = max(1, spec.registers - 4)
+        self.fused_tile = max(1, (spec.registers - 10) // 2)
+        self.w = _Writer()
+        self.names = 0
+
+    # ------------------------------------------------------------ small helpers
+
+    def fresh(self, stem):
+        self.names += 1
+        return f"{stem}{self.names}"
+
+    def c(self, value):
+        # A float constant in the network's dtype.
+        return f"{self.dt}({value!r})"
+
+    def load(self, array, offset, width):
+        return f"vload({array}, {offset}, {width})"
+
+    def store(self, array, offset, vector):
+        self.w(f"vstore({array}, {offset}, {vector})")
+
+    @staticmethod
+    def splat(scalar, width):
+        return f"vsplat({scalar}, {width})"
+
+    @staticmethod
+    def tiles(chunks, size):
+        return [chunks[k : k + size] for k in range(0, len(chunks), size)]
+
+    # ------------------------------------------------------------ module
+
+    def module(self):
+        spec = self.spec
+        w = self.w
+        w(f'"""Generated by kernels.generated (version {GENERATOR_VERSION}); do not edit.')
+        w()
+        w(
+            f"Network {'-'.join(map(str, spec.sizes))}, hidden activation codes "
+            f"{list(spec.activations)}, loss code {spec.loss_code}, {spec.dtype}, optimizer"
+        )
+        w(
+            f"{spec.optimizer}, {spec.lanes}-lane vectors, {spec.registers} registers, "
+            f"{'register' if self.registers_mode else 'memory'} mode"
+            f"{', first layer pipelined' if self.pipelined else ''}."
+        )
+        w('"""')
+        w()
+        w("import numpy as np")
+        w()
+        w("from kernels._intrinsics import prefetch_row")
+        w("from kernels._jit import jit")
+        w("from kernels._simd import (")
+        for name in (
+            "trailing_zeros",
+            "vadd",
+            "vdiv",
+            "vflush",
+            "vfma",
+            "vget",
+            "vload",
+            "vmax",
+            "vmul",
+            "vnonzero_bits",
+            "vrelu",
+            "vset",
+            "vsplat",
+            "vsqrt",
+            "vstore",
+            "vsub",
+            "vsum",
+            "vwhere_positive",
+        ):
+            w(f"    {name},")
+        w(")")
+        w("from kernels.activations import activation_scalar, derivative_scalar")
+        w("from kernels.optimizers import smallest_normal")
+        w("from kernels.train import _sample_correct, _sample_loss_delta")
+        w()
+        w()
+        w("@jit")
+        w("def train_epoch(theta, layout, loss_code, X, T, order, opt_code, state, hyper, step,")
+        w("                grad, acts, deltas, y, step_losses, step_correct):")
+        w.indent()
+        w('"""One epoch of per-sample training; see kernels.train.train_epoch_sample."""')
+        w("n_steps = order.shape[0]")
+        w("if n_steps == 0:")
+        w("    return 0")
+        w("y_row = y[0]")
+        w(f"n_inputs = {spec.sizes[0]}")
+        w("XF = X.reshape(X.size)")
+        w("S0 = state[0]")
+        w("S1 = state[1]")
+        w("S2 = state[2]")
+        w(f"lr = {self.dt}(hyper[0])")
+        w("nlr = -lr")
+        w("tiny = smallest_normal(theta)")
+        family = "rmsprop" if self.kind.startswith("rmsprop") else self.kind
+        family = "adam" if family.startswith("adam") else family
+        for line in _HYPER_SCALARS.get(family, ()):
+            w(line.format(dt=self.dt))
+        if self.registers_mode:
+            self.register_body()
+        else:
+            self.memory_body()
+        w.dedent()
+        return w.text()
+
+    def step_constants(self):
+        # Scalars that change with the step count t (after its increment).
+        w, dt, kind = self.w, self.dt, self.kind
+        w("step[0] += 1")
+        if not self.stateful and kind != "adagrad":
+            return
+        w("t = step[0]")
+        if kind in ("sgd_momentum", "sgd_nesterov"):
+            # The first step sets the momentum buffer to g (torch): 0 * b + 1 * g.
+            w(f"p_mu = mu if t > 1 else {self.c(0.0)}")
+            w(f"p_keep = keep if t > 1 else {self.c(1.0)}")
+        elif kind == "adagrad":
+            w(f"p_clr = {dt}(hyper[0] / (1.0 + (t - 1) * hyper[1]))")
+        elif kind.startswith("adam"):
+            w(f"p_step = {dt}(hyper[0] / (1.0 - float(hyper[1]) ** t))")
+            w(f"p_c2 = {dt}(np.sqrt(1.0 - float(hyper[2]) ** t))")
+
+    # ------------------------------------------------------------ optimizer updates
+
+    def update(self, th, gradient, offset, width, registers=False):
+        """Emit the optimizer step of one vector of parameters; return the new values' name.
+
+        ``th`` names the current values (already loaded), ``gradient`` is an
+        expression for their gradient, ``offset`` is where they live in
+        ``theta`` and in each state row. With ``registers=True`` the state rows
+        are variables named ``{th}_s0``... (register mode). Storing the new
+        values is the caller's job; the state is stored here.
+        """
+        w, kind = self.w, self.kind
+        new = self.fresh("u")
+        g = self.fresh("g")
+
+        def s(name):
+            return self.splat(name, width)
+
+        def state_load(row):
+            return f"{th}_s{row}" if registers else self.load(f"S{row}", offset, width)
+
+        def state_store(row, value):
+            if registers:
+                w(f"{th}_s{row} = {value}")
+            else:
+                self.store(f"S{row}", offset, value)
+
+        if kind == "sgd":
+            w(f"{new} = vfma({s('nlr')}, {gradient}, {th})")
+            return new
+        if kind.startswith("adam"):
+            w(f"{g}_th = vmul({th}, {s('shrink')})")
+            w(f"{g} = vfma({s('wd')}, {g}_th, {gradient})")
+            w(
+                f"{g}_m = vflush(vfma({s('b1')}, {state_load(0)}, vmul({s('k1')}, {g})), "
+                f"{s('tiny')})"
+            )
+            state_store(0, f"{g}_m")
+            w(
+                f"{g}_v = vflush(vfma({s('b2')}, {state_load(1)}, vmul(vmul({s('k2')}, {g}), "
+                f"{g})), {s('tiny')})"
+            )
+            state_store(1, f"{g}_v")
+            v = f"{g}_v"
+            if kind == "adam_amsgrad":
+                w(f"{g}_x = vmax({state_load(2)}, {g}_v)")
+                state_store(2, f"{g}_x")
+                v = f"{g}_x"
+            w(
+                f"{new} = vsub({g}_th, vdiv(vmul({s('p_step')}, {g}_m), "
+                f"vadd(vdiv(vsqrt({v}), {s('p_c2')}), {s('eps')})))"
+            )
+            return new
+        w(f"{g} = vfma({s('wd')}, {th}, {gradient})")
+        if kind == "sgd_decay":
+            w(f"{new} = vfma({s('nlr')}, {g}, {th})")
+        elif kind in ("sgd_momentum", "sgd_nesterov"):
+            w(
+                f"{g}_b = vflush(vfma({s('p_mu')}, {state_load(0)}, vmul({s('p_keep')}, {g})), "
+                f"{s('tiny')})"
+            )
+            state_store(0, f"{g}_b")
+            if kind == "sgd_nesterov":
+                w(f"{new} = vfma({s('nlr')}, vfma({s('mu')}, {g}_b, {g}), {th})")
+            else:
+                w(f"{new} = vfma({s('nlr')}, {g}_b, {th})")
+        elif kind == "adagrad":
+            w(f"{g}_s = vfma({g}, {g}, {state_load(0)})")
+            state_store(0, f"{g}_s")
+            w(f"{new} = vsub({th}, vdiv(vmul({s('p_clr')}, {g}), vadd(vsqrt({g}_s), {s('eps')})))")
+        elif kind.startswith("rmsprop"):
+            w(
+                f"{g}_v = vflush(vfma({s('alpha')}, {state_load(0)}, "
+                f"vmul(vmul({s('akeep')}, {g}), {g})), {s('tiny')})"
+            )
+            state_store(0, f"{g}_v")
+            if "centered" in kind:
+                w(
+                    f"{g}_a = vflush(vfma({s('alpha')}, {state_load(1)}, vmul({s('akeep')}, {g})), "
+                    f"{s('tiny')})"
+                )
+                state_store(1, f"{g}_a")
+                w(f"{g}_den = vadd(vsqrt(vsub({g}_v, vmul({g}_a, {g}_a))), {s('eps')})")
+            else:
+                w(f"{g}_den = vadd(vsqrt({g}_v), {s('eps')})")
+            if "momentum" in kind:
+                w(
+                    f"{g}_b = vflush(vfma({s('mu')}, {state_load(2)}, vdiv({g}, {g}_den)), "
+                    f"{s('tiny')})"
+                )
+                state_store(2, f"{g}_b")
+                w(f"{new} = vfma({s('nlr')}, {g}_b, {th})")
+            else:
+                w(f"{new} = vsub({th}, vdiv(vmul({s('lr')}, {g}), {g}_den))")
+        elif kind == "adadelta":
+            w(
+                f"{g}_v = vflush(vfma({s('rho')}, {state_load(0)}, "
+                f"vmul(vmul({s('rkeep')}, {g}), {g})), {s('tiny')})"
+            )
+            state_store(0, f"{g}_v")
+            w(f"{g}_u = {state_load(1)}")
+            w(
+                f"{g}_d = vmul(vdiv(vsqrt(vadd({g}_u, {s('eps')})), "
+                f"vsqrt(vadd({g}_v, {s('eps')}))), {g})"
+            )
+            state_store(
+                1,
+                f"vflush(vfma({s('rho')}, {g}_u, vmul(vmul({s('rkeep')}, {g}_d), "
+                f"{g}_d)), {s('tiny')})",
+            )
+            w(f"{new} = vfma({s('nlr')}, {g}_d, {th})")
+        else:  # pragma: no cover - OPTIMIZER_KINDS is closed
+            raise ValueError(kind)
+        return new
+
+    # ------------------------------------------------------------ activations
+
+    def apply_activation(self, code, vector, width):
+        """Emit activation ``code`` of a vector of pre-activations; return its name."""
+        w = self.w
+        name = self.fresh("h")
+        if code == RELU:
+            w(f"{name} = vrelu({vector})")
+        elif code == IDENTITY:
+            w(f"{name} = {vector}")
+        elif code == LEAKY_RELU:
+            slope = self.splat(self.c(LEAKY_RELU_SLOPE), width)
+            w(f"{name} = vadd(vrelu({vector}), vmul({slope}, vsub({vector}, vrelu({vector}))))")
+        else:
+            # sigmoid, tanh, step: lane by lane through the generic loop's scalar code
+            w(f"{name} = {vector}")
+            for lane in range(width):
+                w(
+                    f"{name} = vset({name}, {lane}, activation_scalar({code}, vget({vector}, "
+                    f"{lane})))"
+                )
+        return name
+
+    def derivative(self, code, activation, delta, width):
+        """Return an expression for ``delta * f'(.)`` computed from the output ``activation``."""
+        one = self.splat(self.c(1.0), width)
+        if code == RELU:
+            return f"vwhere_positive({activation}, {delta})"
+        if code == IDENTITY:
+            return delta
+        if code == STEP:
+            return self.splat(self.c(0.0), width)
+        if code == SIGMOID:
+            return f"vmul({delta}, vmul({activation}, vsub({one}, {activation})))"
+        if code == TANH:
+            return f"vmul({delta}, vsub({one}, vmul({activation}, {activation})))"
+        if code == LEAKY_RELU:
+            slope = self.splat(self.c(LEAKY_RELU_SLOPE), width)
+            positive = f"vwhere_positive({activation}, {delta})"
+            return f"vadd({positive}, vmul({slope}, vsub({delta}, {positive})))"
+        raise ValueError(code)
+
+    # ------------------------------------------------------------ nonzero masks
+
+    def _over_nonzero(self, array, bases, width, body):
+        """Emit ``body`` once per index ``i`` < ``width`` where any ``array[base + i]`` != 0.
+
+        The nonzero mask of 64 values at a time is built from vector compares,
+        and its set bits are visited with count-trailing-zeros: no branch per
+        value, one loop exit per 64 values.
+        """
+        w = self.w
+        for word in range(-(-width // 64)):
+            start, stop = word * 64, min(word * 64 + 64, width)
+            parts = []
+            for base in bases:
+                for offset, size in pieces(stop - start, self.V):
+                    vector = self.load(array, f"{base} + {start + offset}", size)
+                    parts.append(f"(vnonzero_bits({vector}) << np.uint64({offset}))")
+            bits = self.fresh("m")
+            w(f"{bits} = " + " | ".join(parts))
+            w(f"while {bits} != 0:")
+            w.indent()
+            w(f"i = {start} + np.int64(trailing_zeros({bits}))")
+            w(f"{bits} &= {bits} - np.uint64(1)")
+            body()
+            w.dedent()
+
+    def _over_all(self, count, body):
+        w = self.w
+        w(f"for i in range({count}):")
+        w.indent()
+        body()
+        w.dedent()
+
+    # ------------------------------------------------------------ memory mode
+
+    def memory_body(self):
+        """Emit the loop for networks whose weights stay in memory (streamed per row)."""
+        w = self.w
+        layers = self.layers
+        first = layers[0]
+        if self.pipelined:
+            w("row = np.int64(order[0])")
+            self.forward_first(first)
+        w("for s in range(n_steps):")
+        w.indent()
+        w("row = np.int64(order[s])")
+        w("nxt = np.int64(order[s + 1]) if s + 1 < n_steps else row")
+        w("prefetch_row(X, nxt)")
+        w("prefetch_row(T, nxt)")
+        if not self.pipelined:
+            self.forward_first(first)
+        if first.activation is not None:
+            # The first layer's pre-activations are in `acts`; activate in place.
+            for start, width in first.chunks:
+                pre = self.fresh("p")
+                w(f"{pre} = {self.load('acts', first.unit + start, width)}")
+                h = self.apply_activation(first.activation, pre, width)
+                self.store("acts", first.unit + start, h)
+        for layer in layers[1:]:
+            self.forward_layer(layer)
+        out = layers[-1]
+        w(
+            f"loss = _sample_loss_delta({self.spec.loss_code}, acts, {out.unit}, T, row, y_row, "
+            "deltas)"
+        )
+        w("step_losses[s] = loss")
+        if self.spec.loss_code != MSE:
+            w(f"step_correct[s] = _sample_correct({self.spec.loss_code}, y_row, T, row)")
+        w("if not np.isfinite(loss):")
+        w("    return s")
+        self.step_constants()
+        for layer in reversed(layers[1:]):
+            self.backward_layer(layer)
+        if self.pipelined:
+            self.backward_first_pipelined(first)
+        else:
+            self.backward_first(first)
+        w.dedent()
+        w("return n_steps")
+
+    def forward_first(self, layer):
+        """Emit the first layer's pre-activations for sample ``row`` into ``acts``."""
+        w = self.w
+        w("xbase = row * n_inputs")
+        if layer.column:
+            self._dot_column(layer, "XF", "xbase")
+            w(f"acts[{layer.unit}] = z")
+            return
+        for tile in self.tiles(layer.chunks, self.sum_tile):
+            sums = self._start_sums(layer, tile)
+            body = self._accumulate_rows(layer, tile, sums, "X[row, i]")
+            if layer.fan_in >= WIDE_INPUT:
+                self._over_nonzero("XF", ["xbase"], layer.fan_in, body)
+            else:
+                self._over_all(layer.fan_in, body)
+            for start, _ in tile:
+                self.store("acts", layer.unit + start, sums[start])
+
+    def _start_sums(self, layer, tile):
+        sums = {}
+        for start, width in tile:
+            sums[start] = self.fresh("z")
+            self.w(f"{sums[start]} = {self.load('theta', layer.b + start, width)}")
+        return sums
+
+    def _accumulate_rows(self, layer, tile, sums, input_expression):
+        w = self.w
+
+        def body():
+            w(f"wrow = {layer.w} + i * {layer.fan_out}")
+            w(f"ai = {input_expression}")
+            for start, width in tile:
+                row = self.load("theta", f"wrow + {start}", width)
+                w(f"{sums[start]} = vfma({self.splat('ai', width)}, {row}, {sums[start]})")
+
+        return body
+
+    def _dot_column(self, layer, array, base):
+        # z = b + <inputs, W[:, 0]>, W being contiguous for one output unit.
+        w = self.w
+        terms = []
+        for start, width in layer.in_chunks:
+            inputs = self.load(array, f"{base} + {start}", width)
+            weights = self.load("theta", layer.w + start, width)
+            terms.append(f"vsum(vmul({inputs}, {weights}))")
+        w(f"z = theta[{layer.b}] + " + " + ".join(terms))
+
+    def _skips_inactive(self, previous):
+        # ReLU and step outputs are often exactly zero: skip those inputs.
+        return previous.activation in (RELU, STEP) and previous.fan_out >= SKIP_HIDDEN_MIN
+
+    def forward_layer(self, layer):
+        """Emit a later layer's forward pass from the previous layer's outputs in ``acts``."""
+        w = self.w
+        previous = self.layers[layer.index - 1]
+        if layer.column:
+            self._dot_column(layer, "acts", previous.unit)
+            if layer.activation is None:
+                w(f"acts[{layer.unit}] = z")
+            else:
+                w(f"acts[{layer.unit}] = activation_scalar({layer.activation}, z)")
+            return
+        for tile in self.tiles(layer.chunks, self.sum_tile):
+            sums = self._start_sums(layer, tile)
+            body = self._accumulate_rows(layer, tile, sums, f"acts[{previous.unit} + i]")
+            if self._skips_inactive(previous):
+                self._over_nonzero("acts", [str(previous.unit)], layer.fan_in, body)
+            else:
+                self._over_all(layer.fan_in, body)
+            for start, width in tile:
+                value = sums[start]
+                if layer.activation is not None:
+                    value = self.apply_activation(layer.activation, value, width)
+                self.store("acts", layer.unit + start, value)
+
+    def backward_layer(self, layer):
+        """Emit a later layer's backward pass and update: deltas for the layer below.
+
+        Each weight row is read once: its dot product with this layer's delta
+        (with the old weights) gives the lower delta, and the row is updated in
+        the same pass.
+        """
+        w = self.w
+        previous = self.layers[layer.index - 1]
+        source, code = previous.unit, previous.activation
+        if layer.column:
+            w(f"d = deltas[{layer.unit}]")
+            for start, width in layer.in_chunks:
+                a = self.fresh("a")
+                old = self.fresh("w")
+                w(f"{a} = {self.load('acts', source + start, width)}")
+                w(f"{old} = {self.load('theta', layer.w + start, width)}")
+                dv = self.splat("d", width)
+                back = self.derivative(code, a, f"vmul({old}, {dv})", width)
+                self.store("deltas", source + start, back)
+                new = self.update(old, f"vmul({a}, {dv})", layer.w + start, width)
+                self.store("theta", layer.w + start, new)
+            self._update_bias(layer)
+            return
+        held = len(layer.chunks) <= self.fused_tile
+        dnames = {}
+        if held:
+            for start, width in layer.chunks:
+                dnames[start] = self.fresh("d")
+                w(f"{dnames[start]} = {self.load('deltas', layer.unit + start, width)}")
+
+        def delta(start, width):
+            return dnames[start] if held else self.load("deltas", layer.unit + start, width)
+
+        # Plain SGD leaves the rows of inactive ReLUs alone: their gradient and
+        # their delta are zero. The deltas start at zero and only active rows
+        # are visited. (A stateful optimizer updates every row.)
+        skip = self.plain and self._skips_inactive(previous)
+        if skip:
+            for start, width in previous.chunks:
+                self.store("deltas", source + start, self.splat(self.c(0.0), width))
+
+        def body():
+            w(f"wrow = {layer.w} + i * {layer.fan_out}")
+            w(f"ai = acts[{source} + i]")
+            rows = {}
+            for start, width in layer.chunks:
+                rows[start] = self.fresh("w")
+                w(f"{rows[start]} = {self.load('theta', f'wrow + {start}', width)}")
+            dots = [
+                f"vsum(vmul({rows[start]}, {delta(start, width)}))" for start, width in layer.chunks
+            ]
+            dot = " + ".join(dots)
+            if skip and code == RELU:
+                w(f"deltas[{source} + i] = {dot}")
+            else:
+                w(f"deltas[{source} + i] = ({dot}) * derivative_scalar({code}, ai)")
+            for start, width in layer.chunks:
+                if self.plain:
+                    new = (
+                        f"vfma({self.splat('nlr * ai', width)}, {delta(start, width)}, "
+                        f"{rows[start]})"
+                    )
+                else:
+                    gradient = f"vmul({self.splat('ai', width)}, {delta(start, width)})"
+                    new = self.update(rows[start], gradient, f"wrow + {start}", width)
+                self.store("theta", f"wrow + {start}", new)
+
+        if skip:
+            self._over_nonzero("acts", [str(source)], layer.fan_in, body)
+        else:
+            self._over_all(layer.fan_in, body)
+        self._update_bias(layer, dnames)
+
+    def _update_bias(self, layer, dnames=None):
+        w = self.w
+        for start, width in layer.chunks:
+            old = self.fresh("b")
+            w(f"{old} = {self.load('theta', layer.b + start, width)}")
+            if dnames and start in dnames:
+                d = dnames[start]
+            else:
+                d = self.load("deltas", layer.unit + start, width)
+            new = self.update(old, d, layer.b + start, width)
+            self.store("theta", layer.b + start, new)
+
+    def backward_first(self, layer):
+        """Emit the first layer's update without pipelining: every row, from ``X[row]``."""
+        w = self.w
+        if layer.column:
+            w(f"d = deltas[{layer.unit}]")
+            w("xbase = row * n_inputs")
+            for start, width in layer.in_chunks:
+                x = self.load("XF", f"xbase + {start}", width)
+                old = self.fresh("w")
+                w(f"{old} = {self.load('theta', layer.w + start, width)}")
+                new = self.update(
+                    old, f"vmul({x}, {self.splat('d', width)})", layer.w + start, width
+                )
+                self.store("theta", layer.w + start, new)
+            self._update_bias(layer)
+            return
+        for tile in self.tiles(layer.chunks, self.fused_tile):
+            dnames = {}
+            for start, width in tile:
+                dnames[start] = self.fresh("d")
+                w(f"{dnames[start]} = {self.load('deltas', layer.unit + start, width)}")
+
+            def body(tile=tile, dnames=dnames):
+                w(f"wrow = {layer.w} + i * {layer.fan_out}")
+                w("xi = X[row, i]")
+                for start, width in tile:
+                    old = self.fresh("w")
+                    w(f"{old} = {self.load('theta', f'wrow + {start}', width)}")
+                    if self.plain:
+                        new = f"vfma({self.splat('nlr * xi', width)}, {dnames[start]}, {old})"
+                    else:
+                        gradient = f"vmul({self.splat('xi', width)}, {dnames[start]})"
+                        new = self.update(old, gradient, f"wrow + {start}", width)
+                    self.store("theta", f"wrow + {start}", new)
+
+            self._over_all(layer.fan_in, body)
+        self._update_bias(layer)
+
+    def backward_first_pipelined(self, layer):
+        """Emit the first layer's update fused with the next sample's forward pass.
+
+        One pass over W: each row is updated with this sample's gradient and, in
+        the same registers, added into the next sample's sums. Plain SGD visits
+        only rows where this sample or the next has a nonzero input (other rows
+        neither change nor contribute); other optimizers visit every row, since
+        their state moves even where the gradient is zero. On the last step the
+        "next" sample is the current one, and its sums go unused.
+        """
+        w = self.w
+        self._update_bias(layer)
+        w("xbase = row * n_inputs")
+        w("nbase = nxt * n_inputs")
+        for tile in self.tiles(layer.chunks, self.fused_tile):
+            dnames = {}
+            for start, width in tile:
+                dnames[start] = self.fresh("d")
+                w(f"{dnames[start]} = {self.load('deltas', layer.unit + start, width)}")
+            sums = self._start_sums(layer, tile)
+
+            def body(tile=tile, dnames=dnames, sums=sums):
+                w(f"wrow = {layer.w} + i * {layer.fan_out}")
+                w("xi = X[row, i]")
+                w("xn = X[nxt, i]")
+                for start, width in tile:
+                    old = self.fresh("w")
+                    w(f"{old} = {self.load('theta', f'wrow + {start}', width)}")
+                    if self.plain:
+                        new = self.fresh("u")
+                        w(f"{new} = vfma({self.splat('nlr * xi', width)}, {dnames[start]}, {old})")
+                    else:
+                        gradient = f"vmul({self.splat('xi', width)}, {dnames[start]})"
+                        new = self.update(old, gradient, f"wrow + {start}", width)
+                    self.store("theta", f"wrow + {start}", new)
+                    w(f"{sums[start]} = vfma({self.splat('xn', width)}, {new}, {sums[start]})")
+
+            if self.plain and layer.fan_in >= WIDE_INPUT:
+                self._over_nonzero("XF", ["xbase", "nbase"], layer.fan_in, body)
+            else:
+                self._over_all(layer.fan_in, body)
+            for start, _ in tile:
+                self.store("acts", layer.unit + start, sums[start])
+
+    # ------------------------------------------------------------ register mode
+
+    def register_body(self):
+        """Emit the loop for a network whose weights (and state) all stay in registers.
+
+        Hidden layers are in rows form (one vector per input row, unrolled); the
+        output layer may be a single unit (column form, a dot product). The
+        weights are loaded before the loop and stored after it.
+        """
+        w = self.w
+        layers = self.layers
+        rows_used = STATE_ROWS_USED[self.kind]
+        params = []  # (variable, offset in theta, width)
+        for layer in layers:
+            if layer.column:
+                for start, width in layer.in_chunks:
+                    params.append((f"L{layer.index}c{start}", layer.w + start, width))
+                params.append((f"L{layer.index}b", layer.b, 1))
+                continue
+            for i in range(layer.fan_in):
+                for start, width in layer.chunks:
+                    offset = layer.w + i * layer.fan_out + start
+                    params.append((f"L{layer.index}r{i}c{start}", offset, width))
+            for start, width in layer.chunks:
+                params.append((f"L{layer.index}b{start}", layer.b + start, width))
+        for name, offset, width in params:
+            w(f"{name} = {self.load('theta', offset, width)}")
+            for row in range(rows_used):
+                w(f"{name}_s{row} = {self.load(f'S{row}', offset, width)}")
+        w("done = n_steps")
+        w("for s in range(n_steps):")
+        w.indent()
+        w("row = np.int64(order[s])")
+        w("xbase = row * n_inputs")
+        # Forward: per layer its outputs as vectors (a dict start -> name) or,
+        # for a column layer, a scalar name; with the scalars and vectors that
+        # feed the next layer.
+        scalars = [f"X[row, {i}]" for i in range(layers[0].fan_in)]
+        vectors = [
+            self.load("XF", f"xbase + {start}", width) for start, width in layers[0].in_chunks
+        ]
+        inputs = [(scalars, vectors)]
+        outputs = []
+        for layer in layers:
+            scalars, vectors = inputs[-1]
+            if layer.column:
+                terms = [
+                    f"vsum(vmul({vectors[k]}, L{layer.index}c{start}))"
+                    for k, (start, _) in enumerate(layer.in_chunks)
+                ]
+                z = self.fresh("zs")
+                w(f"{z} = vget(L{layer.index}b, 0) + " + " + ".join(terms))
+                outputs.append(z)
+                continue
+            result = {}
+            for start, width in layer.chunks:
+                total = self.fresh("z")
+                w(f"{total} = L{layer.index}b{start}")
+                for i, value in enumerate(scalars):
+                    w(
+                        f"{total} = vfma({self.splat(value, width)}, L{layer.index}r{i}c{start}, "
+                        f"{total})"
+                    )
+                if layer.activation is not None:
+                    result[start] = self.apply_activation(layer.activation, total, width)
+                else:
+                    result[start] = total
+            outputs.append(result)
+            inputs.append(
+                (
+                    [
+                        f"vget({result[start]}, {lane})"
+                        for start, width in layer.chunks
+                        for lane in range(width)
+                    ],
+                    [result[start] for start, _ in layer.chunks],
+                )
+            )
+        self._register_loss(layers[-1], outputs[-1])
+        self.step_constants()
+        delta = self._register_output_delta(layers[-1])
+        for layer in reversed(layers):
+            index = layer.index
+            previous = layers[index - 1] if index > 0 else None
+            in_scalars, in_vectors = inputs[index]
+            new_delta = None
+            if layer.column:
+                if previous is not None:
+                    new_delta = {}
+                    for k, (start, width) in enumerate(previous.chunks):
+                        back = f"vmul(L{index}c{start}, {self.splat(delta, width)})"
+                        name = self.fresh("dd")
+                        lower = self.derivative(previous.activation, in_vectors[k], back, width)
+                        w(f"{name} = {lower}")
+                        new_delta[start] = name
+                for k, (start, width) in enumerate(layer.in_chunks):
+                    param = f"L{index}c{start}"
+                    gradient = f"vmul({in_vectors[k]}, {self.splat(delta, width)})"
+                    w(f"{param} = {self.update(param, gradient, None, width, registers=True)}")
+                param = f"L{index}b"
+                w(f"{param} = {self.update(param, self.splat(delta, 1), None, 1, registers=True)}")
+                delta = new_delta
+                continue
+            if previous is not None:
+                # delta_below[i] = <W[i, :], delta> * f'(a_i), gathered lane by lane.
+                new_delta = {}
+                i = 0
+                for k, (start, width) in enumerate(previous.chunks):
+                    raw = self.fresh("raw")
+                    w(f"{raw} = {self.splat(self.c(0.0), width)}")
+                    for lane in range(width):
+                        dot = " + ".join(
+                            f"vsum(vmul(L{index}r{i}c{c}, {delta[c]}))" for c, _ in layer.chunks
+                        )
+                        w(f"{raw} = vset({raw}, {lane}, {dot})")
+                        i += 1
+                    name = self.fresh("dd")
+                    back = self.derivative(previous.activation, in_vectors[k], raw, width)
+                    w(f"{name} = {back}")
+                    new_delta[start] = name
+            for i, value in enumerate(in_scalars):
+                for start, width in layer.chunks:
+                    param = f"L{index}r{i}c{start}"
+                    gradient = f"vmul({self.splat(value, width)}, {delta[start]})"
+                    w(f"{param} = {self.update(param, gradient, None, width, registers=True)}")
+            for start, width in layer.chunks:
+                param = f"L{index}b{start}"
+                w(f"{param} = {self.update(param, delta[start], None, width, registers=True)}")
+            delta = new_delta
+        w.dedent()
+        # The weights (and state) go back to memory once, after the loop.
+        for name, offset, _ in params:
+            self.store("theta", offset, name)
+            for row in range(rows_used):
+                self.store(f"S{row}", offset, f"{name}_s{row}")
+        w("return done")
+
+    def _register_loss(self, layer, output):
+        w = self.w
+        code = self.spec.loss_code
+        if layer.column and code == MSE:
+            # The course's regression: loss and delta inline, in float64 as the
+            # generic loop accumulates them.
+            w("target = T[row, 0]")
+            w(f"diff = np.float64({output}) - target")
+            w("loss = 0.5 * diff * diff")
+            w(f"dout = {self.dt}({output} - target)")
+        else:
+            if layer.column:
+                w(f"acts[{layer.unit}] = {output}")
+            else:
+                for start, _ in layer.chunks:
+                    self.store("acts", layer.unit + start, output[start])
+            w(f"loss = _sample_loss_delta({code}, acts, {layer.unit}, T, row, y_row, deltas)")
+            if code != MSE:
+                w(f"step_correct[s] = _sample_correct({code}, y_row, T, row)")
+        w("step_losses[s] = loss")
+        w("if not np.isfinite(loss):")
+        w("    done = s")
+        w("    break")
+
+    def _register_output_delta(self, layer):
+        w = self.w
+        if layer.column:
+            if self.spec.loss_code != MSE:
+                w(f"dout = deltas[{layer.unit}]")
+            return "dout"
+        delta = {}
+        for start, width in layer.chunks:
+            name = self.fresh("dd")
+            w(f"{name} = {self.load('deltas', layer.unit + start, width)}")
+            delta[start] = name
+        return delta
+
+
+def lanes_for(dtype, register_bits):
+    """Vector width in elements of ``dtype`` ("float32"/"float64") for the register size."""
+    return register_bits // (32 if dtype == "float32" else 64)
+
+
+def registers_for(register_bits):
+    """Vector registers of a target whose widest registers have ``register_bits`` bits."""
+    return 32 if register_bits >= 512 else 16
