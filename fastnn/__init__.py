@@ -1,17 +1,20 @@
 """fastnn: small neural networks from scratch, with every hot loop compiled by Numba."""
 
 from fastnn import datasets, functions, optimizers
-from fastnn.estimators import MLPClassifier, MLPRegressor
+from fastnn.estimators import DataConversionWarning, MLPClassifier, MLPRegressor, NotFittedError
 from fastnn.experiments import compare_optimizers
-from fastnn.model import MLP, History, TrainingDivergedError
+from fastnn.model import MLP, ConcurrentUseError, History, TrainingDivergedError
 from fastnn.warm import warmup
 
 __all__ = [
     "MLP",
     "MLPClassifier",
     "MLPRegressor",
+    "NotFittedError",
+    "DataConversionWarning",
     "History",
     "TrainingDivergedError",
+    "ConcurrentUseError",
     "compare_optimizers",
     "datasets",
     "functions",

@@ -1,26 +1,109 @@
 """The multilayer perceptron: a flat parameter vector and a thin layer over the kernels."""
 
 import numbers
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 
 import kernels
 import kernels.reference
+from fastnn import _specialised
 from fastnn import optimizers as optimizers_module
 from fastnn._checks import as_matrix, check_dtype, check_int
 from kernels import codes
 
-__all__ = ["MLP", "History", "TrainingDivergedError"]
+__all__ = ["MLP", "History", "TrainingDivergedError", "ConcurrentUseError"]
 
 BACKENDS = {"numba": kernels, "numpy": kernels.reference}
 
 # Rows per chunk in predict/loss/accuracy, so work buffers stay small on big data.
 PREDICT_CHUNK = 4096
 
+#: With ``specialise="auto"``, per-sample fits on at least this many rows use the
+#: loop generated for the network's layout (compiled once per layout, a few
+#: seconds, then cached on disk); smaller ones use the generic loop, which is
+#: already compiled and finishes before a new layout would have compiled.
+SPECIALISE_MIN_ROWS = 10_000
+
 
 class TrainingDivergedError(FloatingPointError):
-    """Training produced a non-finite loss; the network keeps its last finite weights."""
+    """Training produced a non-finite loss or weights; the network keeps its last good ones.
+
+    Attributes
+    ----------
+    epoch : int
+        The epoch (from 1) in which it happened; the weights are those at the
+        end of the epoch before.
+    step : int
+        The step (from 1) within that epoch.
+    loss : float
+        The loss at that step (NaN or inf), or the last finite one when the
+        loss was finite but an update made the weights non-finite.
+    """
+
+    def __init__(self, message, epoch=None, step=None, loss=None):
+        super().__init__(message)
+        self.epoch = epoch
+        self.step = step
+        self.loss = loss
+
+
+class ConcurrentUseError(RuntimeError):
+    """A network was trained in one thread while another thread used it."""
+
+
+class _UseGuard:
+    """Many threads may read a network at once (predict, loss, save), or one may train it.
+
+    A conflicting call raises :class:`ConcurrentUseError` at once, rather than
+    waiting or reading half-updated weights. The training thread itself may
+    read (validation, callbacks).
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._readers = 0
+        self._trainer = None
+
+    @contextmanager
+    def reading(self, action):
+        me = threading.get_ident()
+        with self._lock:
+            if self._trainer is not None and self._trainer != me:
+                raise ConcurrentUseError(
+                    f"{action}: another thread is training this network; wait until its fit "
+                    "returns, or use a copy (copy.deepcopy(net))"
+                )
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._readers -= 1
+
+    @contextmanager
+    def training(self, action):
+        me = threading.get_ident()
+        with self._lock:
+            if self._trainer is not None:
+                raise ConcurrentUseError(
+                    f"{action}: this network is already being trained"
+                    + (" by another thread" if self._trainer != me else "")
+                    + "; train one copy per thread (copy.deepcopy(net))"
+                )
+            if self._readers:
+                raise ConcurrentUseError(
+                    f"{action}: another thread is using this network (predict, loss or save); "
+                    "train it when that has returned, or train a copy (copy.deepcopy(net))"
+                )
+            self._trainer = me
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._trainer = None
 
 
 @dataclass
@@ -93,6 +176,20 @@ class MLP:
         Seeds initialisation and shuffling: same seed, same data, same weights.
     backend : {"numba", "numpy"}, default "numba"
         "numpy" runs the plain NumPy reference (:mod:`kernels.reference`).
+    specialise : "auto", True or False, default "auto"
+        Per-sample training (``batch_size=1``) can run a loop generated and
+        compiled for this network's layer widths (several times faster than the
+        generic loop on image-sized inputs; compiled once per layout, about
+        2-10 s, then cached on disk). True always uses it, False never does,
+        "auto" uses it for fits on at least ``SPECIALISE_MIN_ROWS`` rows. Both
+        loops compute the same formulas; results agree to float rounding.
+
+    Notes
+    -----
+    Thread safety: any number of threads may call ``predict``, ``loss``,
+    ``accuracy`` or ``save`` at once; ``fit`` and ``partial_fit`` need the
+    network to themselves. A call that conflicts with one running in another
+    thread raises :class:`ConcurrentUseError` at once.
     """
 
     def __init__(
@@ -104,34 +201,39 @@ class MLP:
         dtype="float32",
         seed=None,
         backend="numba",
+        specialise="auto",
     ):
-        self.sizes = self._check_sizes(sizes)
-        n_layers = len(self.sizes) - 1
-        self.hidden = self._check_hidden(hidden, n_layers - 1)
-        if output not in codes.OUTPUT_CODES:
+        # What the kernels rely on (widths, layout, dtype) is private and read
+        # through properties, so that no assignment can make them disagree.
+        self._sizes = self._check_sizes(sizes)
+        n_layers = len(self._sizes) - 1
+        self._hidden = self._check_hidden(hidden, n_layers - 1)
+        if not isinstance(output, str) or output not in codes.OUTPUT_CODES:
             raise ValueError(f"output must be one of {sorted(codes.OUTPUT_CODES)}, got {output!r}")
-        if output == "softmax" and self.sizes[-1] < 2:
+        if output == "softmax" and self._sizes[-1] < 2:
             raise ValueError(
-                f"output='softmax' needs at least 2 output units, got sizes={self.sizes}; "
+                f"output='softmax' needs at least 2 output units, got sizes={self._sizes}; "
                 "use output='sigmoid' for one binary output"
             )
-        self.output = output
-        self.loss_code = codes.OUTPUT_CODES[output]
+        self._output = output
+        self._loss_code = codes.OUTPUT_CODES[output]
         self.init = self._check_init(init)
-        self.dtype = check_dtype(dtype)
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be 'numba' or 'numpy', got {backend!r}")
+        self._dtype = check_dtype(dtype)
         self.backend = backend
+        self.specialise = specialise
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
             raise TypeError(f"seed must be an integer or None, got {seed!r}")
+        if seed is not None and seed < 0:
+            raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
         self.seed = seed
         self.rng = np.random.default_rng(seed)
-        self.layout = self._make_layout()
-        self.n_params = int(self.layout[-1, codes.B_OFFSET] + self.sizes[-1])
-        self._theta = np.zeros(self.n_params, dtype=self.dtype)
+        self._layout = self._make_layout()
+        self._n_params = int(self._layout[-1, codes.B_OFFSET] + self._sizes[-1])
+        self._theta = np.zeros(self._n_params, dtype=self._dtype)
         self.params = self._make_views(self._theta)
         self._initialise()
         self.optimizer_ = None
+        self._guard = _UseGuard()
 
     # ------------------------------------------------------------ construction
 
@@ -181,10 +283,10 @@ class MLP:
         rows = []
         offset = 0
         unit_offset = 0
-        widths = zip(self.sizes[:-1], self.sizes[1:], strict=True)
+        widths = zip(self._sizes[:-1], self._sizes[1:], strict=True)
         for layer, (fan_in, fan_out) in enumerate(widths):
-            is_hidden = layer < len(self.hidden)
-            activation = codes.ACTIVATION_CODES[self.hidden[layer]] if is_hidden else 0
+            is_hidden = layer < len(self._hidden)
+            activation = codes.ACTIVATION_CODES[self._hidden[layer]] if is_hidden else 0
             rows.append(
                 [fan_in, fan_out, offset, offset + fan_in * fan_out, activation, unit_offset]
             )
@@ -194,7 +296,7 @@ class MLP:
 
     def _make_views(self, vector):
         views = {}
-        for layer, row in enumerate(self.layout, start=1):
+        for layer, row in enumerate(self._layout, start=1):
             fan_in, fan_out, w_start, b_start = (int(v) for v in row[:4])
             views[f"W{layer}"] = vector[w_start : w_start + fan_in * fan_out].reshape(
                 fan_in, fan_out
@@ -203,7 +305,7 @@ class MLP:
         return views
 
     def _initialise(self):
-        for layer, row in enumerate(self.layout, start=1):
+        for layer, row in enumerate(self._layout, start=1):
             fan_in, fan_out = int(row[0]), int(row[1])
             if self.init == "he":
                 std = np.sqrt(2.0 / fan_in)
@@ -221,13 +323,77 @@ class MLP:
         return self._theta
 
     @property
+    def sizes(self):
+        """list of int: units per layer, inputs first (a copy)."""
+        return list(self._sizes)
+
+    @property
+    def hidden(self):
+        """list of str: the activation of each hidden layer (a copy)."""
+        return list(self._hidden)
+
+    @property
+    def output(self):
+        """str: the output activation ("softmax", "sigmoid" or "identity")."""
+        return self._output
+
+    @property
+    def loss_code(self):
+        """int: the output/loss pair's code (:mod:`kernels.codes`)."""
+        return self._loss_code
+
+    @property
+    def dtype(self):
+        """numpy.dtype: float32 or float64, of the weights and of all arithmetic."""
+        return self._dtype
+
+    @property
+    def n_params(self):
+        """int: the number of parameters (the length of ``theta``)."""
+        return self._n_params
+
+    @property
+    def layout(self):
+        """ndarray: the layer table the kernels read (:mod:`kernels.codes`), read-only."""
+        view = self._layout.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def backend(self):
+        """str: "numba" (compiled kernels) or "numpy" (the reference)."""
+        return self._backend
+
+    @backend.setter
+    def backend(self, backend):
+        if not isinstance(backend, str) or backend not in BACKENDS:
+            raise ValueError(f"backend must be 'numba' or 'numpy', got {backend!r}")
+        self._backend = backend
+
+    @property
+    def specialise(self):
+        """ "auto", True or False: when per-sample fits use the loop generated for the layout."""
+        return self._specialise
+
+    @specialise.setter
+    def specialise(self, value):
+        if not (value == "auto" and isinstance(value, str)) and not isinstance(value, bool):
+            raise ValueError(f"specialise must be 'auto', True or False, got {value!r}")
+        self._specialise = value
+
+    def _specialised_for(self, n_rows):
+        if self._backend != "numba" or self._specialise is False:
+            return False
+        return self._specialise is True or n_rows >= SPECIALISE_MIN_ROWS
+
+    @property
     def _kernels(self):
         return BACKENDS[self.backend]
 
     @property
     def is_classifier(self):
         """bool: True for softmax and sigmoid outputs."""
-        return self.loss_code != codes.MSE
+        return self._loss_code != codes.MSE
 
     def __repr__(self):
         return (
@@ -238,13 +404,22 @@ class MLP:
     # ------------------------------------------------------------ data
 
     def _inputs(self, X, name="X"):
-        return as_matrix(name, X, self.sizes[0], self.dtype)
+        return as_matrix(name, X, self._sizes[0], self._dtype)
 
     def _targets(self, T, n_rows, name="T"):
-        n_out = self.sizes[-1]
-        array = np.asarray(T)
-        if self.loss_code == codes.SOFTMAX_CE and array.ndim == 1:
-            if array.dtype.kind not in "biuf":
+        n_out = self._sizes[-1]
+        try:
+            array = np.asarray(T)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"{name} must be array-like numbers: {error}") from None
+        softmax = self._loss_code == codes.SOFTMAX_CE
+        if softmax and array.ndim == 1:
+            if array.dtype.kind == "b":
+                raise TypeError(
+                    f"{name}: boolean labels are ambiguous for a softmax output; pass integer "
+                    f"class labels ({name}.astype(int)) or one-hot rows"
+                )
+            if array.dtype.kind not in "iuf":
                 raise TypeError(
                     f"{name} must hold class labels or one-hot rows, got dtype {array.dtype}"
                 )
@@ -255,13 +430,28 @@ class MLP:
                     f"{name}: class labels must be in [0, {n_out - 1}] for {n_out} outputs, "
                     f"got values from {array.min()} to {array.max()}"
                 )
-            one_hot = np.zeros((array.shape[0], n_out), dtype=self.dtype)
+            one_hot = np.zeros((array.shape[0], n_out), dtype=self._dtype)
             one_hot[np.arange(array.shape[0]), array.astype(np.int64)] = 1
             array = one_hot
-        array = as_matrix(name, array, n_out, self.dtype)
+        array = as_matrix(name, array, n_out, self._dtype)
         if array.shape[0] != n_rows:
             raise ValueError(f"{name} has {array.shape[0]} rows, X has {n_rows}: they must match")
-        if self.loss_code == codes.SIGMOID_BCE and (array.min() < 0 or array.max() > 1):
+        if softmax:
+            low = array.min()
+            if low < 0:
+                raise ValueError(
+                    f"{name}: targets for a softmax output are one-hot rows or class "
+                    f"probabilities, so they must be >= 0; got {low}"
+                )
+            sums = array.sum(axis=1, dtype=np.float64)
+            worst = int(np.argmax(np.abs(sums - 1)))
+            if abs(sums[worst] - 1) > 1e-3:
+                raise ValueError(
+                    f"{name}: each row of targets for a softmax output must sum to 1 (one-hot "
+                    f"or class probabilities); row {worst} sums to {sums[worst]:.6g}. For "
+                    "several independent labels per sample use output='sigmoid'"
+                )
+        if self._loss_code == codes.SIGMOID_BCE and (array.min() < 0 or array.max() > 1):
             raise ValueError(f"{name}: targets for a sigmoid output must lie in [0, 1]")
         return array
 
@@ -270,14 +460,19 @@ class MLP:
     def _forward_chunks(self, X):
         """Yield ``(rows, logits_block, outputs)`` chunk by chunk."""
         k = self._kernels
-        units = int(self.layout[:, codes.FAN_OUT].sum())
+        if k is kernels and kernels.first_non_finite(self._theta) >= 0:
+            # The compiled forward pass skips zero inputs, which would hide a NaN
+            # weight (0 * NaN is NaN); non-finite weights get the reference's
+            # exact propagation.
+            k = kernels.reference
+        units = int(self._layout[:, codes.FAN_OUT].sum())
         chunk = min(PREDICT_CHUNK, X.shape[0])
-        acts = np.zeros(chunk * units, dtype=self.dtype)
+        acts = np.zeros(chunk * units, dtype=self._dtype)
         for start in range(0, X.shape[0], chunk):
             x = X[start : start + chunk]
-            y = np.empty((x.shape[0], self.sizes[-1]), dtype=self.dtype)
-            k.predict(self._theta, self.layout, self.loss_code, x, acts, y)
-            logits = k.layer_block(acts, self.layout, len(self.layout) - 1, x.shape[0])
+            y = np.empty((x.shape[0], self._sizes[-1]), dtype=self._dtype)
+            k.predict(self._theta, self._layout, self._loss_code, x, acts, y)
+            logits = k.layer_block(acts, self._layout, len(self._layout) - 1, x.shape[0])
             yield slice(start, start + x.shape[0]), logits, y
 
     def predict(self, X):
@@ -291,12 +486,13 @@ class MLP:
         -------
         ndarray, shape (n_samples, outputs), or (outputs,) for a 1-D sample
         """
-        single = np.ndim(X) == 1 and self.sizes[0] > 1
-        X = self._inputs(X)
-        out = np.empty((X.shape[0], self.sizes[-1]), dtype=self.dtype)
-        for rows, _, y in self._forward_chunks(X):
-            out[rows] = y
-        return out[0] if single else out
+        with self._guard.reading("predict"):
+            single = np.ndim(X) == 1 and self._sizes[0] > 1
+            X = self._inputs(X)
+            out = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
+            for rows, _, y in self._forward_chunks(X):
+                out[rows] = y
+            return out[0] if single else out
 
     def _loss_and_correct(self, X, T):
         total = 0.0
@@ -304,8 +500,8 @@ class MLP:
         k = self._kernels
         for rows, logits, y in self._forward_chunks(X):
             t = T[rows]
-            total += k.loss_value(self.loss_code, logits, t) * (rows.stop - rows.start)
-            correct += k.count_correct(self.loss_code, y, t)
+            total += k.loss_value(self._loss_code, logits, t) * (rows.stop - rows.start)
+            correct += k.count_correct(self._loss_code, y, t)
         return total / X.shape[0], correct / X.shape[0]
 
     def loss(self, X, T):
@@ -313,54 +509,69 @@ class MLP:
 
         ``T`` may be one-hot rows or integer labels for a softmax output.
         """
-        X = self._inputs(X)
-        return self._loss_and_correct(X, self._targets(T, X.shape[0]))[0]
+        with self._guard.reading("loss"):
+            X = self._inputs(X)
+            return self._loss_and_correct(X, self._targets(T, X.shape[0]))[0]
 
     def accuracy(self, X, T):
         """Return the fraction of rows classified correctly (classifiers only)."""
         if not self.is_classifier:
             raise ValueError("accuracy needs a classifier (output 'softmax' or 'sigmoid')")
-        X = self._inputs(X)
-        return self._loss_and_correct(X, self._targets(T, X.shape[0]))[1]
+        with self._guard.reading("accuracy"):
+            X = self._inputs(X)
+            return self._loss_and_correct(X, self._targets(T, X.shape[0]))[1]
 
     # ------------------------------------------------------------ gradients
 
     def gradient(self, X, T):
         """Return the gradient of :meth:`loss` by backpropagation, shaped like ``params``."""
-        X = self._inputs(X)
-        T = self._targets(T, X.shape[0])
-        work = _Workspace(self, X.shape[0])
-        self._kernels.gradient(
-            self._theta,
-            self.layout,
-            self.loss_code,
-            X,
-            T,
-            work.acts,
-            work.deltas,
-            work.y[: X.shape[0]],
-            work.grad,
-        )
-        return self._make_views(work.grad)
+        with self._guard.reading("gradient"):
+            X = self._inputs(X)
+            T = self._targets(T, X.shape[0])
+            work = _Workspace(self, X.shape[0])
+            self._kernels.gradient(
+                self._theta,
+                self._layout,
+                self._loss_code,
+                X,
+                T,
+                work.acts,
+                work.deltas,
+                work.y[: X.shape[0]],
+                work.grad,
+            )
+            return self._make_views(work.grad)
 
     def numerical_gradient(self, X, T, h=1e-4):
         """Return the gradient of :meth:`loss` by central differences, like ``params``.
 
         Slow by design (two losses per parameter): it checks :meth:`gradient`.
+
+        Parameters
+        ----------
+        X, T
+            As for :meth:`loss`.
+        h : float, default 1e-4
+            The step, a positive finite number.
         """
-        X = self._inputs(X)
-        T = self._targets(T, X.shape[0])
-        grad = np.zeros(self.n_params, dtype=self.dtype)
-        theta = self._theta
-        for index in range(self.n_params):
-            saved = theta[index]
-            theta[index] = saved + h
-            loss_plus = self._loss_and_correct(X, T)[0]
-            theta[index] = saved - h
-            loss_minus = self._loss_and_correct(X, T)[0]
-            theta[index] = saved
-            grad[index] = (loss_plus - loss_minus) / (2 * h)
-        return self._make_views(grad)
+        if isinstance(h, bool) or not isinstance(h, numbers.Real):
+            raise TypeError(f"h must be a positive number, got {h!r}")
+        if not np.isfinite(h) or h <= 0:
+            raise ValueError(f"h must be a positive finite number, got {h!r}")
+        with self._guard.training("numerical_gradient"):  # it nudges the weights
+            X = self._inputs(X)
+            T = self._targets(T, X.shape[0])
+            grad = np.zeros(self._n_params, dtype=self._dtype)
+            theta = self._theta
+            for index in range(self._n_params):
+                saved = theta[index]
+                theta[index] = saved + h
+                loss_plus = self._loss_and_correct(X, T)[0]
+                theta[index] = saved - h
+                loss_minus = self._loss_and_correct(X, T)[0]
+                theta[index] = saved
+                grad[index] = (loss_plus - loss_minus) / (2 * h)
+            return self._make_views(grad)
 
     # ------------------------------------------------------------ training
 
@@ -400,10 +611,23 @@ class MLP:
         Raises
         ------
         TrainingDivergedError
-            When the loss becomes NaN or inf; the weights and optimizer state are
-            those at the end of the last complete epoch.
+            When the loss or the weights become NaN or inf; the weights and
+            optimizer state are those at the end of the last complete epoch.
+        ConcurrentUseError
+            When another thread is using the network.
         """
+        with self._guard.training("fit"):
+            return self._fit(
+                X, T, optimizer, epochs, batch_size, shuffle, validation_data, progress
+            )
+
+    def _fit(self, X, T, optimizer, epochs, batch_size, shuffle, validation_data, progress):
         epochs = check_int("epochs", epochs, minimum=1)
+        if kernels.first_non_finite(self._theta) >= 0:
+            raise ValueError(
+                "the network's weights contain NaN or inf (edited by hand?); training cannot "
+                "start from them: make a new MLP or load a saved one"
+            )
         X = self._inputs(X)
         T = self._targets(T, X.shape[0])
         n_rows = X.shape[0]
@@ -424,7 +648,7 @@ class MLP:
                 self.optimizer_ if self.optimizer_ is not None else (optimizers_module.SGD(lr=0.01))
             )
         optimizer = optimizers_module.get(optimizer)
-        optimizer.bind(self.n_params, self.dtype)
+        optimizer.bind(self._n_params, self._dtype)
         self.optimizer_ = optimizer
 
         history = History()
@@ -467,14 +691,17 @@ class MLP:
     # ------------------------------------------------------------ persistence
 
     def __getstate__(self):
-        # The views in `params` would pickle as copies; they are rebuilt instead.
-        state = self.__dict__.copy()
-        del state["params"]
+        # The views in `params` would pickle as copies, and a lock not at all;
+        # both are rebuilt instead.
+        with self._guard.reading("pickle"):
+            state = self.__dict__.copy()
+        del state["params"], state["_guard"]
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
         self.params = self._make_views(self._theta)
+        self._guard = _UseGuard()
 
     def save(self, path):
         """Write the network to one ``.npz`` file, atomically.
@@ -491,7 +718,8 @@ class MLP:
         """
         from fastnn.persistence import save_model
 
-        save_model(self, path)
+        with self._guard.reading("save"):
+            save_model(self, path)
 
     @classmethod
     def load(cls, path):
@@ -531,21 +759,36 @@ class _EpochRunner:
         self.net, self.X, self.T = net, X, T
         self.batch_size = batch_size
         self.optimizer = optimizer
-        self.state = optimizer.state_
-        self.hyper = optimizer.hyper_vector(net.dtype)
         self.work = _Workspace(net, batch_size)
         n_rows = X.shape[0]
         self.n_steps = n_rows if batch_size == 1 else -(-n_rows // batch_size)
         self.correct = np.zeros(self.n_steps)
+        self.specialised = batch_size == 1 and net._specialised_for(n_rows)
+
+    def _prepare(self):
+        """Check what the kernels will get, at the one boundary before they run.
+
+        The optimizer's public attributes (state, step count, hyper-parameters)
+        may have changed since the last epoch; ``bind`` checks them all.
+        """
+        net, opt = self.net, self.optimizer
+        self.state = opt.bind(net._n_params, net._dtype)
+        self.hyper = opt.hyper_vector(net._dtype)
+        self.kernel = net._kernels.train_epoch_sample
+        if self.specialised:
+            spec = _specialised.spec_for(
+                net._sizes, net._layout, net._loss_code, net._dtype, opt.code, self.hyper
+            )
+            if spec is not None:
+                self.kernel = _specialised.kernel_for(spec)
 
     def _run(self, order, step_losses, correct):
         net, work, opt = self.net, self.work, self.optimizer
-        k = net._kernels
         if self.batch_size == 1:
-            return k.train_epoch_sample(
+            return self.kernel(
                 net._theta,
-                net.layout,
-                net.loss_code,
+                net._layout,
+                net._loss_code,
                 self.X,
                 self.T,
                 order,
@@ -560,10 +803,10 @@ class _EpochRunner:
                 step_losses,
                 correct,
             )
-        return k.train_epoch_batch(
+        return net._kernels.train_epoch_batch(
             net._theta,
-            net.layout,
-            net.loss_code,
+            net._layout,
+            net._loss_code,
             self.X,
             self.T,
             order,
@@ -585,6 +828,7 @@ class _EpochRunner:
     def epoch(self, order, epoch, bar):
         """Train one epoch in ``order``; return (per-step losses, correct count)."""
         net, opt = self.net, self.optimizer
+        self._prepare()
         saved = (net._theta.copy(), self.state.copy(), opt.step_.copy())
         step_losses = np.zeros(self.n_steps)
         self.correct[:] = 0
@@ -605,15 +849,35 @@ class _EpochRunner:
                 if done < stop:  # the loss became non-finite inside this slice
                     break
         if done < self.n_steps:
-            net._theta[...] = saved[0]
-            self.state[...] = saved[1]
-            opt.step_[...] = saved[2]
+            self._restore(saved)
+            loss = step_losses[done]
             raise TrainingDivergedError(
-                f"the training loss became {step_losses[done]} at epoch {epoch}, step "
+                f"the training loss became {loss} at epoch {epoch}, step "
                 f"{done + 1}; the weights are those at the end of epoch {epoch - 1}. "
-                f"Try a smaller learning rate than lr={opt.lr}."
+                f"Try a smaller learning rate than lr={opt.lr}.",
+                epoch=epoch,
+                step=done + 1,
+                loss=float(loss),
+            )
+        # A loss is checked before its update, so the last update of the epoch
+        # (or one that overflowed the optimizer state) is checked here.
+        if kernels.first_non_finite(net._theta) >= 0 or kernels.first_non_finite(self.state) >= 0:
+            self._restore(saved)
+            what = "weights" if kernels.first_non_finite(saved[0]) < 0 else "state"
+            raise TrainingDivergedError(
+                f"the {what} became NaN or inf in the updates of epoch {epoch} (the losses "
+                f"were still finite); the weights are those at the end of epoch {epoch - 1}. "
+                f"Try a smaller learning rate than lr={opt.lr}.",
+                epoch=epoch,
+                step=self.n_steps,
+                loss=float(step_losses[-1]),
             )
         return step_losses, float(self.correct.sum())
+
+    def _restore(self, saved):
+        self.net._theta[...] = saved[0]
+        self.state[...] = saved[1]
+        self.optimizer.step_[...] = saved[2]
 
     def mean_loss(self, step_losses):
         """Mean loss per sample over the first ``len(step_losses)`` steps."""
