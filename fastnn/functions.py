@@ -46,7 +46,7 @@ and its ``sigmoid_grad(x)`` / ``relu_grad(x)`` are this module's
 
 Differences from :class:`fastnn.MLP`
 ------------------------------------
-``MLP.loss`` follows the conventions of DESIGN.md section 4, which are not the
+``MLP.loss`` follows the conventions of docs/design.md (section 3), which are not the
 course's loss functions: its mean squared error is ``0.5 * sum((y - t)**2) /
 batch`` (this module's :func:`mean_squared_error` divides by the number of
 *elements*, so the two agree only with one output unit), and its cross-entropy

@@ -505,7 +505,7 @@ class MLP:
         return total / X.shape[0], correct / X.shape[0]
 
     def loss(self, X, T):
-        """Return the mean loss over the rows of ``(X, T)`` (DESIGN.md §4).
+        """Return the mean loss over the rows of ``(X, T)`` (docs/design.md, section 3).
 
         ``T`` may be one-hot rows or integer labels for a softmax output.
         """

@@ -1,6 +1,6 @@
 """Output activations, losses and output deltas, all from the logits ``z``.
 
-Conventions (DESIGN.md §4), with ``batch`` rows:
+Conventions (docs/design.md, section 3), with ``batch`` rows:
 
 - MSE (identity output): ``0.5 * sum((y - t)**2) / batch``;
 - softmax cross-entropy: ``sum(t * (logsumexp(z) - z)) / batch``, no ``+1e-7``;

@@ -1,6 +1,6 @@
 """One elementwise step per optimizer over the flat parameter vector.
 
-Formulas and defaults follow ``torch.optim`` (DESIGN.md §4). Each optimizer is
+Formulas and defaults follow ``torch.optim`` (docs/design.md, section 3). Each optimizer is
 described by three arrays the caller owns:
 
 - ``hyper``: hyper-parameters in the slots below (same dtype as ``theta``);
