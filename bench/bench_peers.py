@@ -21,9 +21,10 @@ XLA compile, C compile), reported apart; then one untimed epoch each; then
 rotates from round to round), and the median samples/s per system. Before
 timing, each system trains 1,000 steps (100 for (d), see ``Case.check_steps``)
 from the same start and its weights are compared with fastnn's
-(``rtol=1e-4, atol=1e-5``), next to fastnn's own float32-vs-float64 difference. Per case it also times the
-float64 -> float32 cast that ``fit`` does for float64 input (issue 8, item 5):
-the cast alone and a ``fit`` given float64 rows, interleaved with the rest.
+(``rtol=1e-4, atol=1e-5``), next to fastnn's own float32-vs-float64 difference.
+Per case it also times the float64 -> float32 cast that ``fit`` does for
+float64 input (issue 8, item 5): the cast alone and a ``fit`` given float64
+rows, interleaved with the rest.
 
 Usage::
 

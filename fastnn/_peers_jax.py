@@ -8,15 +8,19 @@ the scan's ``unroll`` a tuned constant. Both ``fastnn bench``
 (:mod:`fastnn.benchmark`) and ``bench/bench_peers.py`` train through
 :class:`JaxTrainer`, so the two measure the same code.
 
-The network, loss and optimizer are fastnn's (DESIGN.md §4): ReLU hidden
-layers, ``W`` of shape (fan_in, fan_out) so ``u = x @ W + b``, mean squared
-error ``0.5 * sum((y - t)**2) / batch`` or cross-entropy from the logits with
+The network, loss and optimizer are fastnn's (:mod:`kernels.losses`,
+:mod:`kernels.optimizers`): ReLU hidden layers, ``W`` of shape (fan_in,
+fan_out) so ``u = x @ W + b``, mean squared error
+``0.5 * sum((y - t)**2) / batch`` or cross-entropy from the logits with
 log-sum-exp over the batch mean, plain SGD or Adam with torch's formulas and
 defaults. ``optax.adam`` computes ``lr * m̂ / (sqrt(v̂) + eps)`` with
 ``m̂ = m / (1 - β₁ᵗ)`` and ``v̂ = v / (1 - β₂ᵗ)``: exactly torch's
 ``lr / (1 - β₁ᵗ) * m / (sqrt(v) / sqrt(1 - β₂ᵗ) + eps)`` (eps outside the
 square root, ``eps_root=0``), rounded in a different order; the benchmarks
 check that the weights agree with fastnn's after 1,000 steps.
+
+Not public API: the benchmarks' peer, importable without JAX (JAX loads in
+:func:`load_jax`).
 """
 
 import os

@@ -11,7 +11,7 @@
  *
  * The parameters come in fastnn's flat layout (W1 row-major (fan_in, fan_out),
  * b1, W2, b2, ...) and leave in it; the rows are trained in the order given.
- * The loss conventions are fastnn's (DESIGN.md section 4): cross-entropy from
+ * The loss conventions are fastnn's (kernels/losses.py): cross-entropy from
  * the logits with log-sum-exp, delta softmax - t; MSE 0.5 (y - t)^2, delta
  * y - t. Every function returns the number of steps completed: all of them,
  * or the index of the first step whose loss is not finite (its update is not
