@@ -41,6 +41,7 @@ From Python (e.g. to measure a kernel change)::
 """
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -81,7 +82,6 @@ class Case:
     batch: int
     rows: int  # rows per timed epoch for fastnn, JAX and C
     numpy_rows: int  # rows per timed epoch for the NumPy reference
-    tune_rows: int  # rows per epoch while tuning JAX's unroll
     data: str  # "images" or "regression"
     # Steps of the weights check. (d) checks 100: at lr 0.05 and batch 100 the
     # trajectory amplifies float32 rounding, and after 1,000 steps fastnn's own
@@ -95,22 +95,22 @@ class Case:
 CASES = {
     "a": Case(
         "a", "784-40-10 ReLU, softmax-CE, SGD lr 0.01, batch 1",
-        (784, 40, 10), "softmax", "sgd", 0.01, 1, 60_000, 3_000, 10_000, "images",
+        (784, 40, 10), "softmax", "sgd", 0.01, 1, 60_000, 3_000, "images",
     ),
     "b": Case(
         "b", "2-10-1 ReLU, MSE, SGD lr 0.07, batch 1",
-        (2, 10, 1), "identity", "sgd", 0.07, 1, 1_000_000, 5_000, 200_000, "regression",
+        (2, 10, 1), "identity", "sgd", 0.07, 1, 1_000_000, 5_000, "regression",
     ),
     "c": Case(
         "c", "784-40-10 ReLU, softmax-CE, Adam lr 0.001, batch 1",
-        (784, 40, 10), "softmax", "adam", 1e-3, 1, 20_000, 1_500, 4_000, "images",
+        (784, 40, 10), "softmax", "adam", 1e-3, 1, 20_000, 1_500, "images",
     ),
     "d": Case(
         "d", "784-256-128-10 ReLU, softmax-CE, SGD lr 0.05, batch 100",
-        (784, 256, 128, 10), "softmax", "sgd", 0.05, 100, 30_000, 30_000, 6_000, "images", 100,
+        (784, 256, 128, 10), "softmax", "sgd", 0.05, 100, 30_000, 30_000, "images", 100,
     ),
 }  # fmt: skip
-QUICK_SCALE = {"rows": 20, "numpy_rows": 20, "tune_rows": 20}
+QUICK_SCALE = {"rows": 20, "numpy_rows": 20}
 
 
 def _quick(case):
@@ -355,11 +355,15 @@ def check_weights(case, systems, data, steps, unroll=None, peer=None):
 
 
 def tune_unroll(case, data, candidates, repeats=3):
-    """Time JAX's epoch for each ``unroll`` on ``case.tune_rows`` rows.
+    """Time JAX's epoch for each ``unroll`` on the timed rows (``case.rows``).
+
+    The same rows as the timed epochs, because the rate depends on them: in
+    one run JAX did 326k samples/s on the first 10,000 rows of (a) (31 MB,
+    about the size of the L3 cache here) and 246k/s on all 60,000.
 
     Returns ``(best unroll, {unroll: (median samples/s, compile seconds)})``.
     """
-    X, T, _ = data.rows(case, case.tune_rows)
+    X, T, _ = data.rows(case, case.rows)
     table = {}
     for unroll in candidates:
         system = JaxSystem(case, X, T, unroll)
@@ -406,6 +410,7 @@ class Report:
     quick: bool
     machine: str = ""
     threads: str = ""
+    blas: str = ""
     versions: dict = field(default_factory=dict)
     data_source: str = ""
     skipped: dict = field(default_factory=dict)  # system -> why
@@ -457,6 +462,7 @@ class Report:
             f"- Machine: {self.machine}.",
             "- Versions: " + ", ".join(f"{k} {v}" for k, v in self.versions.items()) + ".",
             f"- Threads: one per system. {self.threads}",
+            f"- BLAS (fastnn's mini-batch `np.dot`, the NumPy reference): {self.blas}.",
             f"- Data: {self.data_source}; the regression is the course's y = 3x0 + 2x1 "
             "(`fastnn.datasets.make_regression`); every system trains on the same rows in the "
             "same order (one seeded permutation, no shuffling), float32.",
@@ -524,7 +530,7 @@ class Report:
                 "## JAX: the scan's unroll",
                 "",
                 "Each candidate compiled and timed (median of 3 epochs, after a warm-up) on the "
-                "tuning rows; the fastest is used above.",
+                "timed rows, before the rounds above; the fastest is used there.",
                 "",
             ]
             candidates = sorted({u for _, table, _ in self.unroll.values() for u in table})
@@ -635,6 +641,25 @@ def _parse_list(text, allowed, what):
     return [item for item in allowed if item in items]  # canonical order, no repeats
 
 
+def _blas():
+    """Which OpenBLAS kernels run fastnn's ``np.dot`` and the NumPy reference, and why."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "threadpoolctl not installed: unknown"
+    kernels = sorted(
+        {
+            f"{Path(pool['filepath']).name} uses its {pool.get('architecture')} kernels"
+            for pool in threadpool_info()
+            if pool.get("internal_api") == "openblas"
+        }
+    )
+    settings = [f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("OPENBLAS_")]
+    return "; ".join(kernels) + (
+        f" (environment: {', '.join(settings)})" if settings else " (detected at load)"
+    )
+
+
 def _versions():
     versions = {}
     try:
@@ -742,13 +767,14 @@ def run(
             f" JAX: {jax_how}." if jax_how else ""
         )
         report.threads += " C: single-threaded code."
+        report.blas = _blas()
         for key in case_keys:
             case = _quick(CASES[key]) if quick else CASES[key]
             systems = [s for s in report.systems if s != "c" or c_applies(case)]
             unroll = unrolls[0]
             if "jax" in systems and len(unrolls) > 1:
                 unroll, table = tune_unroll(case, data, unrolls)
-                report.unroll[key] = (unroll, table, case.tune_rows)
+                report.unroll[key] = (unroll, table, case.rows)
                 say(
                     f"({key}) JAX unroll: "
                     + ", ".join(f"{u}: {rate:,.0f}/s" for u, (rate, _) in table.items())
