@@ -1,11 +1,12 @@
-"""Benchmark suite: fastnn against its NumPy reference, PyTorch and scikit-learn.
+"""Benchmark suite: fastnn against its NumPy reference, PyTorch, scikit-learn and JAX.
 
 One run measures, side by side, training throughput (samples per second) of
 
 - fastnn (the Numba kernels),
 - the NumPy reference (``MLP(backend="numpy")``, always available),
-- PyTorch CPU and scikit-learn, each only when installed (``pip install
-  "fastnn[bench]"``) and not turned off with ``--skip-peers``,
+- PyTorch CPU, scikit-learn and JAX, each only when installed (``pip install
+  "fastnn[bench]"``) and not turned off with ``--skip-peers``; JAX trains with
+  a ``jax.jit`` of a ``lax.scan`` over the epoch (:mod:`fastnn._peers_jax`),
 
 on per-sample SGD and Adam (batch 1), mini-batches of 10 and 100, and networks
 of growing width and depth; then the compile time of a first fit in a fresh
@@ -48,9 +49,15 @@ from fastnn._checks import positive_int_argument
 __all__ = ["main", "build_parser", "add_arguments", "run", "first_fit_seconds"]
 
 # System keys, in table order, and their column labels.
-SYSTEMS = ("fastnn", "numpy", "torch", "sklearn")
-LABELS = {"fastnn": "fastnn", "numpy": "NumPy ref", "torch": "PyTorch", "sklearn": "scikit-learn"}
-SHORT = {"numpy": "NumPy", "torch": "PyTorch", "sklearn": "sklearn"}
+SYSTEMS = ("fastnn", "numpy", "torch", "sklearn", "jax")
+LABELS = {
+    "fastnn": "fastnn",
+    "numpy": "NumPy ref",
+    "torch": "PyTorch",
+    "sklearn": "scikit-learn",
+    "jax": "JAX",
+}
+SHORT = {"numpy": "NumPy", "torch": "PyTorch", "sklearn": "sklearn", "jax": "JAX"}
 HEADER = [
     "benchmark",
     "dtype",
@@ -58,11 +65,14 @@ HEADER = [
     "NumPy ref",
     "PyTorch",
     "scikit-learn",
+    "JAX",
     "fastnn/NumPy",
     "fastnn/PyTorch",
     "fastnn/sklearn",
-    "rows timed (fastnn/NumPy/PyTorch/sklearn)",
+    "fastnn/JAX",
+    "rows timed (fastnn/NumPy/PyTorch/sklearn/JAX)",
 ]
+PEERS = ("torch", "sklearn", "jax")  # the optional systems
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
 ACCURACY_THRESHOLDS = (0.85, 0.88)
 PNG_NAMES = ("scaling_width.png", "scaling_depth.png", "per_sample_ratios.png")
@@ -219,11 +229,17 @@ class _Data:
 # --------------------------------------------------------------------------- peers
 
 
-def _find_peers(skip):
-    """Return ``({system: version}, {system: why it is missing})`` for PyTorch and sklearn."""
+def _find_peers(skip, threads=1):
+    """Return ``({system: version}, {system: why it is missing}, how JAX's threads are set)``.
+
+    The peers are PyTorch, scikit-learn and JAX. JAX is loaded here, before
+    anything else can import it, so that its CPU thread pool gets ``threads``
+    threads (:func:`fastnn._peers_jax.load_jax`), with float64 enabled for the
+    float64 benchmarks.
+    """
     found, missing = {}, {}
     if skip:
-        return found, {"torch": "skipped (--skip-peers)", "sklearn": "skipped (--skip-peers)"}
+        return found, {peer: "skipped (--skip-peers)" for peer in PEERS}, ""
     try:
         import torch
 
@@ -237,7 +253,15 @@ def _find_peers(skip):
         found["sklearn"] = sklearn.__version__
     except ImportError:
         missing["sklearn"] = 'not installed (pip install "fastnn[bench]")'
-    return found, missing
+    jax_how = ""
+    try:
+        from fastnn._peers_jax import load_jax
+
+        jax, jax_how = load_jax(threads, x64=True)
+        found["jax"] = jax.__version__
+    except ImportError:
+        missing["jax"] = 'not installed (pip install "fastnn[bench]")'
+    return found, missing, jax_how
 
 
 @contextlib.contextmanager
@@ -430,6 +454,36 @@ def _sklearn_trainer(case, X, T, per_sample_fit=False):
     return train
 
 
+def _jax_trainer(case, X, T):
+    """JAX's epoch (:class:`fastnn._peers_jax.JaxTrainer`) on the first n rows.
+
+    ``train.prepare(n)`` copies the rows to the device and compiles the epoch
+    for n rows; :func:`_measure` calls it before each timed pass, so that no
+    timed pass includes a compile (each row count is a new XLA program).
+    """
+    from fastnn._peers_jax import JaxTrainer
+
+    trainer = JaxTrainer(_initial_params(case), case.output, case.optimizer, case.lr, case.batch)
+    if case.output == "softmax":
+        targets = np.eye(case.sizes[-1], dtype=case.dtype)[np.asarray(T, dtype=np.int64)]
+    else:
+        targets = np.asarray(T, dtype=case.dtype).reshape(-1, 1)
+    staged = {}
+
+    def prepare(n):
+        if n not in staged:
+            staged.clear()  # one row count on the device at a time
+            staged[n] = trainer.stage(X[:n], targets[:n])
+        trainer.compile(staged[n])
+
+    def train(n):
+        prepare(n)
+        trainer.run(staged[n])
+
+    train.prepare = prepare
+    return train
+
+
 def _trainer(system, case, X, T):
     if system == "fastnn":
         return _fastnn_trainer(case, X, T, "numba")
@@ -441,6 +495,8 @@ def _trainer(system, case, X, T):
         return _sklearn_trainer(case, X, T)
     if system == "sklearn_fit":
         return _sklearn_trainer(case, X, T, per_sample_fit=True)
+    if system == "jax":
+        return _jax_trainer(case, X, T)
     raise ValueError(system)
 
 
@@ -461,15 +517,19 @@ def _measure(train, n_available, batch, settings, repeats):
         n = int(min(n_available, max(settings.min_rows, rate * settings.epoch_seconds)))
         return max(batch, n - n % batch)
 
+    # A system may need work per row count before its timed passes (JAX compiles).
+    prepare = getattr(train, "prepare", lambda n: None)
     n = min(n_available, max(settings.min_rows, 2 * batch))
     train(n)
     for _ in range(6):
+        prepare(n)
         start = time.perf_counter()
         train(n)
         wanted = rows_for(n / max(time.perf_counter() - start, 1e-9))
         if wanted <= 1.5 * n:
             break
         n = wanted
+    prepare(n)
     rates = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -867,6 +927,15 @@ def _targets(results, compile_times, curves, quick):
     prefix = "Batch 100, 784-256-128-10 float32 SGD"
     ratio_target(f"{prefix}: >= 1.0x NumPy ref", result, "numpy", 1.0)
     ratio_target(f"{prefix}: >= 1.2x PyTorch", result, "torch", 1.2)
+    # Issue 8: per-sample kernels against JAX's jit + lax.scan loop.
+    for sizes, optimizer, batch, goal, text in (
+        ((784, 40, 10), "sgd", 1, 1.5, "Per-sample 784-40-10 float32 SGD"),
+        ((2, 10, 1), "sgd", 1, 10.0, "Per-sample 2-10-1 float32 SGD"),
+        ((784, 40, 10), "adam", 1, 1.5, "Per-sample 784-40-10 float32 Adam"),
+        ((784, 256, 128, 10), "sgd", 100, 1.0, "Batch 100, 784-256-128-10 float32 SGD"),
+    ):
+        result = _find(results, sizes, optimizer, batch, "float32")
+        ratio_target(f"{text}: >= {goal:g}x JAX", result, "jax", goal)
 
     for label, limit in (("warm", 2.0), ("cold", 20.0)):
         times = {batch: sum(t[label]) for batch, t in compile_times.items()}
@@ -960,7 +1029,8 @@ def add_arguments(parser):
     parser.add_argument(
         "--skip-peers",
         action="store_true",
-        help="time only fastnn and its NumPy reference, even if PyTorch/scikit-learn are here",
+        help="time only fastnn and its NumPy reference, even if PyTorch, scikit-learn or JAX "
+        "are here",
     )
     return parser
 
@@ -969,8 +1039,8 @@ def build_parser(prog="fastnn bench"):
     """Return the argument parser of ``fastnn bench``."""
     parser = argparse.ArgumentParser(
         prog=prog,
-        description="Training speed of fastnn against its NumPy reference, PyTorch and "
-        "scikit-learn; writes results.md and PNG plots.",
+        description="Training speed of fastnn against its NumPy reference, PyTorch, "
+        "scikit-learn and JAX; writes results.md and PNG plots.",
     )
     return add_arguments(parser)
 
@@ -1003,7 +1073,7 @@ def run(args, prog="fastnn bench"):
     def log(text):
         print(f"[{time.perf_counter() - began:6.1f} s] {text}", flush=True)
 
-    peers, missing = _find_peers(args.skip_peers)
+    peers, missing, jax_how = _find_peers(args.skip_peers, args.threads)
     systems = ["fastnn", "numpy", *peers]
     data = _Data(settings, args.dtype)
     per_sample_cases, batched_cases = _cases(args.dtype, settings)
@@ -1015,6 +1085,8 @@ def run(args, prog="fastnn bench"):
         return result
 
     with _limit_threads(args.threads, "torch" in peers) as threads_how:
+        if jax_how:
+            threads_how += f"; JAX: {jax_how}"
         log(f"threads: {threads_how}")
         per_sample = [bench(case, settings.repeats) for case in per_sample_cases]
         sklearn_fit = []
@@ -1026,11 +1098,16 @@ def run(args, prog="fastnn bench"):
                 result.rates["fastnn"] = fastnn.rates["fastnn"]
                 sklearn_fit.append(result)
         batched = [bench(case, settings.repeats) for case in batched_cases]
+        # JAX compiles a new XLA program per network and row count (a second or so
+        # each): it stays out of the scaling curves, which would take minutes longer.
+        scaling_systems = [system for system in systems if system != "jax"]
         width = {
-            t: [bench(c, settings.scaling_repeats) for c in cs] for t, cs in width_cases.items()
+            t: [bench(c, settings.scaling_repeats, scaling_systems) for c in cs]
+            for t, cs in width_cases.items()
         }
         depth = {
-            t: [bench(c, settings.scaling_repeats) for c in cs] for t, cs in depth_cases.items()
+            t: [bench(c, settings.scaling_repeats, scaling_systems) for c in cs]
+            for t, cs in depth_cases.items()
         }
         curves = None
         if settings.accuracy_budget and data.has_fashion:
@@ -1103,24 +1180,20 @@ def _markdown(report):
     """Return results.md: set-up, one table per benchmark, the targets."""
     args, settings, peers, missing = report.args, report.settings, report.peers, report.missing
     versions = ", ".join(
-        [f"PyTorch {peers['torch']}" if "torch" in peers else f"PyTorch {missing['torch']}"]
-        + [
-            f"scikit-learn {peers['sklearn']}"
-            if "sklearn" in peers
-            else f"scikit-learn {missing['sklearn']}"
-        ]
+        f"{LABELS[peer]} {peers[peer]}" if peer in peers else f"{LABELS[peer]} {missing[peer]}"
+        for peer in PEERS
     )
     lines = [
-        "# fastnn benchmarks: fastnn against the NumPy reference, PyTorch and scikit-learn",
+        "# fastnn benchmarks: fastnn against the NumPy reference, PyTorch, scikit-learn and JAX",
         "",
         f"- Machine: {_machine()}; {versions}.",
         f"- Threads: {args.threads} per system, set by {report.threads_how}.",
         f"- Command: `{_command(report.prog, args)}`",
         f"- Data: {report.data_source}; the per-sample regression is the course's y = 3x0 + 2x1.",
         "- Method: every system trains the same network from the same initial weights "
-        "(fastnn's `MLP(sizes, seed=0)`, copied into PyTorch as `weight = W.T` and into "
-        "scikit-learn's `coefs_`) with the same loss, optimizer, learning rate and row order "
-        "(no shuffling). One untimed warm-up pass, then the median of "
+        "(fastnn's `MLP(sizes, seed=0)`, copied into PyTorch as `weight = W.T`, into "
+        "scikit-learn's `coefs_` and into JAX arrays) with the same loss, optimizer, learning "
+        "rate and row order (no shuffling). One untimed warm-up pass, then the median of "
         f"{settings.repeats} timed passes ({settings.scaling_repeats} for the scaling curves); "
         "each pass is sized to take about "
         f"{settings.epoch_seconds:g} s, so slow systems time fewer rows (last column). "
@@ -1129,7 +1202,12 @@ def _markdown(report):
         "`loss.backward(); optimizer.step()`, `F.cross_entropy` or `0.5*((y-t)**2).sum()/batch`. "
         "scikit-learn: `MLPClassifier`/`MLPRegressor(activation='relu', alpha=0, "
         "shuffle=False)`, SGD with `momentum=0`; per-sample is one `partial_fit` call per row, "
-        "mini-batch is `fit(max_iter=1, warm_start=True)`. Compile time is measured apart.",
+        "mini-batch is `fit(max_iter=1, warm_start=True)`. JAX: one `jax.jit` of a `lax.scan` "
+        "over the pass, the update inside (`jax.value_and_grad`, `optax.sgd`/`optax.adam`), "
+        "parameters and optimizer state donated, rows on the device beforehand, the scan's "
+        "`unroll` from `fastnn._peers_jax.default_unroll`; each row count is compiled before "
+        "its timed passes; JAX is left out of the scaling curves (a compile per network and "
+        "row count). Compile time is measured apart.",
         "- All rates are training samples per second; ratios are fastnn's rate over the peer's.",
     ]
     if args.quick:

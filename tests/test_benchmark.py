@@ -3,14 +3,16 @@
 No timing assertions: only that the run completes and writes what it promises.
 """
 
+import builtins
+
 import pytest
 
 from fastnn import benchmark
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HEADER = (
-    "| benchmark | dtype | fastnn samples/s | NumPy ref | PyTorch | scikit-learn "
-    "| fastnn/NumPy | fastnn/PyTorch | fastnn/sklearn | rows timed"
+    "| benchmark | dtype | fastnn samples/s | NumPy ref | PyTorch | scikit-learn | JAX "
+    "| fastnn/NumPy | fastnn/PyTorch | fastnn/sklearn | fastnn/JAX | rows timed"
 )
 SECTIONS = (
     "## Per-sample training (batch 1)",
@@ -78,23 +80,58 @@ def test_quick_without_peers(tmp_path, capsys):
     assert "skipped (--skip-peers)" in text
     for row in per_sample:
         assert row[2] != "-" and row[3] != "-"  # fastnn and the NumPy reference ran
-        assert row[4] == row[5] == "-"  # PyTorch and scikit-learn did not
-        assert row[6].endswith("x") and row[7] == row[8] == "-"
+        assert row[4] == row[5] == row[6] == "-"  # PyTorch, scikit-learn and JAX did not
+        assert row[7].endswith("x") and row[8] == row[9] == row[10] == "-"
 
 
 def test_quick_with_peers(tmp_path, capsys):
     pytest.importorskip("torch")
     pytest.importorskip("sklearn")
+    pytest.importorskip("jax")
     out = tmp_path / "bench"
     code = benchmark.main(["--quick", "--out", str(out), "--dtype", "float64"])
     assert code == 0
     text, per_sample = check_outputs(out, capsys)
     assert "torch.set_num_threads(1)" in text
     assert "fit(batch_size=1)" in text
+    assert "; JAX: " in text  # how JAX's threads were limited
     for row in per_sample:
         assert row[1] == "float64"
         assert all(cell != "-" for cell in row)
-        assert all(cell.endswith("x") for cell in row[6:9])
+        assert all(cell.endswith("x") for cell in row[7:11])
+    targets = section_table(text, "## Targets")
+    jax_targets = [row for row in targets[1:] if row[0].endswith("x JAX")]
+    assert len(jax_targets) == 4  # issue 8's four cases (float32 only: not measured here)
+    assert all(row[1] == "not measured" for row in jax_targets)
+
+
+def test_jax_column_says_why_when_jax_is_missing(tmp_path, capsys, monkeypatch):
+    # As without the bench extra: importing JAX fails. The JAX column stays empty,
+    # the set-up line says why, and the run completes.
+    real_import = builtins.__import__
+
+    def import_without_jax(name, *args, **kwargs):
+        if name.split(".")[0] == "jax" or name == "fastnn._peers_jax":
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    real_find_peers = benchmark._find_peers
+
+    def find_only_jax(skip, threads=1):
+        # PyTorch and scikit-learn are left out only to keep the test short.
+        found, missing, how = real_find_peers(skip, threads)
+        found = {name: version for name, version in found.items() if name == "jax"}
+        missing.update(torch="left out (test)", sklearn="left out (test)")
+        return found, missing, how
+
+    monkeypatch.setattr(builtins, "__import__", import_without_jax)
+    monkeypatch.setattr(benchmark, "_find_peers", find_only_jax)
+    out = tmp_path / "bench"
+    assert benchmark.main(["--quick", "--out", str(out)]) == 0
+    text, per_sample = check_outputs(out, capsys)
+    assert 'JAX not installed (pip install "fastnn[bench]")' in text
+    for row in per_sample:
+        assert row[6] == row[10] == "-"  # JAX and fastnn/JAX
 
 
 def test_bad_arguments_exit_with_usage_errors(capsys):
