@@ -53,3 +53,39 @@ def prefetch_row(typingctx, matrix, row):
         return context.get_dummy_value()
 
     return types.void(matrix, row), codegen
+
+
+@intrinsic
+def prefetch_element(typingctx, array, index):
+    """Ask the CPU to start loading the cache line that holds ``array[index]`` (1-D, C).
+
+    A hint only: it never faults, even past the end of the array.
+    """
+    if not (
+        isinstance(array, types.Array) and array.ndim == 1 and isinstance(index, types.Integer)
+    ):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array_type, index_type = signature.args
+        data = context.make_array(array_type)(context, builder, args[0]).data
+        offset = context.cast(builder, args[1], index_type, types.intp)
+        pointer = builder.gep(data, [offset])
+        byte_pointer = builder.bitcast(pointer, ir.IntType(8).as_pointer())
+        function_type = ir.FunctionType(
+            ir.VoidType(),
+            [ir.IntType(8).as_pointer(), ir.IntType(32), ir.IntType(32), ir.IntType(32)],
+        )
+        function = cgutils.get_or_insert_function(builder.module, function_type, "llvm.prefetch.p0")
+        builder.call(
+            function,
+            [
+                byte_pointer,
+                ir.Constant(ir.IntType(32), 0),
+                ir.Constant(ir.IntType(32), 3),
+                ir.Constant(ir.IntType(32), 1),
+            ],
+        )
+        return context.get_dummy_value()
+
+    return types.void(array, index), codegen
