@@ -21,6 +21,7 @@ the system's temporary directory. Deleting it is always safe.
 import hashlib
 import importlib.util
 import os
+import platform
 import sys
 import tempfile
 import threading
@@ -80,6 +81,7 @@ def spec_for(sizes, layout, loss_code, dtype, opt_code, hyper):
         return None
     bits = register_bits()
     name = dtype.name if hasattr(dtype, "name") else str(dtype)
+    x86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
     return generator.Spec(
         sizes=sizes,
         activations=activations,
@@ -88,6 +90,7 @@ def spec_for(sizes, layout, loss_code, dtype, opt_code, hyper):
         optimizer=generator.optimizer_kind(int(opt_code), [float(v) for v in hyper]),
         lanes=generator.lanes_for(name, bits),
         registers=generator.registers_for(bits),
+        flush_to_zero=x86,
     )
 
 

@@ -50,7 +50,7 @@ from kernels.codes import (
 )
 
 #: Bump when the generated code changes, so old cached modules are not reused.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 # Inputs at least this wide (images) have their zeros skipped through a nonzero
 # bit mask; narrower ones are cheaper to run in full.
@@ -147,6 +147,9 @@ class Spec:
         Vector width in elements (register bits / element bits).
     registers : int
         Vector registers of the target (16 for AVX2, 32 for AVX-512).
+    flush_to_zero : bool
+        Stateful optimizers run with the x86 flush-to-zero and
+        denormals-are-zero modes on (x86 only).
     """
 
     sizes: tuple
@@ -156,6 +159,7 @@ class Spec:
     optimizer: str
     lanes: int
     registers: int
+    flush_to_zero: bool = False
 
     def key(self):
         """A short text naming the spec, for file names and messages."""
@@ -163,7 +167,7 @@ class Spec:
         acts = "".join(str(code) for code in self.activations)
         return (
             f"v{GENERATOR_VERSION}_{widths}_a{acts}_l{self.loss_code}_{self.dtype}_"
-            f"{self.optimizer}_x{self.lanes}r{self.registers}"
+            f"{self.optimizer}_x{self.lanes}r{self.registers}{'z' if self.flush_to_zero else ''}"
         )
 
 
@@ -340,6 +344,13 @@ class _Generator:
         self.kind = spec.optimizer
         self.plain = self.kind == "sgd"
         self.stateful = STATE_ROWS_USED[self.kind] > 0
+        # Decaying optimizer state and its products cross the subnormal range,
+        # where x86 takes a microcode assist per operation (10-100x slower).
+        # With the CPU's flush-to-zero/denormals-are-zero modes on for the call,
+        # subnormal results are 0 in hardware, and the software flush of the
+        # stored state (vflush) is not needed: Adam on 784-40-10 went from
+        # 124k to 198k samples/s. Plain SGD gains nothing and runs unchanged.
+        self.ftz = spec.flush_to_zero and self.stateful
         self.registers_mode = register_mode(spec)
         first = self.layers[0]
         # Pipelining the first layer (its update for this sample fused with the
@@ -398,7 +409,12 @@ class _Generator:
         w()
         w("import numpy as np")
         w()
-        w("from kernels._intrinsics import prefetch_element, prefetch_row")
+        w("from kernels._intrinsics import (")
+        w("    flush_denormals,")
+        w("    prefetch_element,")
+        w("    prefetch_row,")
+        w("    restore_mxcsr,")
+        w(")")
         w("from kernels._jit import jit")
         w("from kernels._simd import (")
         for name in (
@@ -436,6 +452,8 @@ class _Generator:
         w("n_steps = order.shape[0]")
         w("if n_steps == 0:")
         w("    return 0")
+        if self.ftz:
+            w("csr = flush_denormals()")
         w("y_row = y[0]")
         w(f"n_inputs = {spec.sizes[0]}")
         w("XF = X.reshape(X.size)")
@@ -491,6 +509,11 @@ class _Generator:
         def s(name):
             return self.splat(name, width)
 
+        def flush(expression):
+            # Stored state below the smallest normal number becomes 0: by the
+            # CPU's flush-to-zero mode when it is on, else here, in software.
+            return expression if self.ftz else f"vflush({expression}, {s('tiny')})"
+
         def state_load(row):
             return f"{th}_s{row}" if registers else self.load(f"S{row}", offset, width)
 
@@ -506,15 +529,11 @@ class _Generator:
         if kind.startswith("adam"):
             w(f"{g}_th = vmul({th}, {s('shrink')})")
             w(f"{g} = vfma({s('wd')}, {g}_th, {gradient})")
-            w(
-                f"{g}_m = vflush(vfma({s('b1')}, {state_load(0)}, vmul({s('k1')}, {g})), "
-                f"{s('tiny')})"
-            )
+            m = flush(f"vfma({s('b1')}, {state_load(0)}, vmul({s('k1')}, {g}))")
+            w(f"{g}_m = {m}")
             state_store(0, f"{g}_m")
-            w(
-                f"{g}_v = vflush(vfma({s('b2')}, {state_load(1)}, vmul(vmul({s('k2')}, {g}), "
-                f"{g})), {s('tiny')})"
-            )
+            v = flush(f"vfma({s('b2')}, {state_load(1)}, vmul(vmul({s('k2')}, {g}), {g}))")
+            w(f"{g}_v = {v}")
             state_store(1, f"{g}_v")
             v = f"{g}_v"
             if kind == "adam_amsgrad":
@@ -530,10 +549,8 @@ class _Generator:
         if kind == "sgd_decay":
             w(f"{new} = vfma({s('nlr')}, {g}, {th})")
         elif kind in ("sgd_momentum", "sgd_nesterov"):
-            w(
-                f"{g}_b = vflush(vfma({s('p_mu')}, {state_load(0)}, vmul({s('p_keep')}, {g})), "
-                f"{s('tiny')})"
-            )
+            b = flush(f"vfma({s('p_mu')}, {state_load(0)}, vmul({s('p_keep')}, {g}))")
+            w(f"{g}_b = {b}")
             state_store(0, f"{g}_b")
             if kind == "sgd_nesterov":
                 w(f"{new} = vfma({s('nlr')}, vfma({s('mu')}, {g}_b, {g}), {th})")
@@ -544,45 +561,34 @@ class _Generator:
             state_store(0, f"{g}_s")
             w(f"{new} = vsub({th}, vdiv(vmul({s('p_clr')}, {g}), vadd(vsqrt({g}_s), {s('eps')})))")
         elif kind.startswith("rmsprop"):
-            w(
-                f"{g}_v = vflush(vfma({s('alpha')}, {state_load(0)}, "
-                f"vmul(vmul({s('akeep')}, {g}), {g})), {s('tiny')})"
-            )
+            v = flush(f"vfma({s('alpha')}, {state_load(0)}, vmul(vmul({s('akeep')}, {g}), {g}))")
+            w(f"{g}_v = {v}")
             state_store(0, f"{g}_v")
             if "centered" in kind:
-                w(
-                    f"{g}_a = vflush(vfma({s('alpha')}, {state_load(1)}, vmul({s('akeep')}, {g})), "
-                    f"{s('tiny')})"
-                )
+                a = flush(f"vfma({s('alpha')}, {state_load(1)}, vmul({s('akeep')}, {g}))")
+                w(f"{g}_a = {a}")
                 state_store(1, f"{g}_a")
                 w(f"{g}_den = vadd(vsqrt(vsub({g}_v, vmul({g}_a, {g}_a))), {s('eps')})")
             else:
                 w(f"{g}_den = vadd(vsqrt({g}_v), {s('eps')})")
             if "momentum" in kind:
-                w(
-                    f"{g}_b = vflush(vfma({s('mu')}, {state_load(2)}, vdiv({g}, {g}_den)), "
-                    f"{s('tiny')})"
-                )
+                b = flush(f"vfma({s('mu')}, {state_load(2)}, vdiv({g}, {g}_den))")
+                w(f"{g}_b = {b}")
                 state_store(2, f"{g}_b")
                 w(f"{new} = vfma({s('nlr')}, {g}_b, {th})")
             else:
                 w(f"{new} = vsub({th}, vdiv(vmul({s('lr')}, {g}), {g}_den))")
         elif kind == "adadelta":
-            w(
-                f"{g}_v = vflush(vfma({s('rho')}, {state_load(0)}, "
-                f"vmul(vmul({s('rkeep')}, {g}), {g})), {s('tiny')})"
-            )
+            v = flush(f"vfma({s('rho')}, {state_load(0)}, vmul(vmul({s('rkeep')}, {g}), {g}))")
+            w(f"{g}_v = {v}")
             state_store(0, f"{g}_v")
             w(f"{g}_u = {state_load(1)}")
             w(
                 f"{g}_d = vmul(vdiv(vsqrt(vadd({g}_u, {s('eps')})), "
                 f"vsqrt(vadd({g}_v, {s('eps')}))), {g})"
             )
-            state_store(
-                1,
-                f"vflush(vfma({s('rho')}, {g}_u, vmul(vmul({s('rkeep')}, {g}_d), "
-                f"{g}_d)), {s('tiny')})",
-            )
+            u = flush(f"vfma({s('rho')}, {g}_u, vmul(vmul({s('rkeep')}, {g}_d), {g}_d))")
+            state_store(1, u)
             w(f"{new} = vfma({s('nlr')}, {g}_d, {th})")
         else:  # pragma: no cover - OPTIMIZER_KINDS is closed
             raise ValueError(kind)
@@ -704,6 +710,8 @@ class _Generator:
         if self.spec.loss_code != MSE:
             w(f"step_correct[s] = _sample_correct({self.spec.loss_code}, y_row, T, row)")
         w("if not np.isfinite(loss):")
+        if self.ftz:
+            w("    restore_mxcsr(csr)")
         w("    return s")
         self.step_constants()
         for layer in reversed(layers[1:]):
@@ -713,6 +721,8 @@ class _Generator:
         else:
             self.backward_first(first)
         w.dedent()
+        if self.ftz:
+            w("restore_mxcsr(csr)")
         w("return n_steps")
 
     def forward_first(self, layer):
@@ -1099,6 +1109,8 @@ class _Generator:
             self.store("theta", offset, name)
             for row in range(rows_used):
                 self.store(f"S{row}", offset, f"{name}_s{row}")
+        if self.ftz:
+            w("restore_mxcsr(csr)")
         w("return done")
 
     def _register_loss(self, layer, output):

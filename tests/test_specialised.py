@@ -290,3 +290,20 @@ def test_warmup_builds_the_loops_of_the_layouts_it_is_given():
     assert spec in _specialised._loaded
     fastnn.warmup(dtypes=("float64",), optimizers=("sgd",), sizes=[[6, 3, 2], [2, 3, 2]])
     assert _spec_of([2, 3, 2], "relu", "softmax", "float64", "sgd") in _specialised._loaded
+
+
+@pytest.mark.parametrize("sizes", [[70, 17, 3], [1, 2, 1]], ids=["memory", "register"])
+def test_flush_to_zero_mode_is_switched_back_off(sizes):
+    # Stateful optimizers run with the CPU's flush-to-zero mode on; it must be
+    # off again after the call, also when the loss becomes non-finite.
+    for poison in (False, True):
+        X, T = data(sizes, "identity", "float64", 20)
+        if poison:
+            T[7] = 1e200  # finite data, an infinite loss: 0.5 * 1e400
+        net = MLP(sizes, output="identity", dtype="float64", seed=0, specialise=True)
+        try:
+            net.fit(X, T, optimizer=optimizers.Adam())
+        except fastnn.TrainingDivergedError:
+            assert poison
+        assert np.float64(1e-310) * np.float64(1.5) != 0  # subnormal results survive
+        assert np.float32(2e-39) * np.float32(1.5) != 0
