@@ -25,26 +25,23 @@ def first_non_finite(values):
     ----------
     values : ndarray of float32 or float64, C-contiguous, any shape
     """
-    # Row by row, block by block, each block a slice looped from 0: written so,
-    # LLVM vectorises with plain loads; with a 1-D reshape, or indices running
-    # from `start` to `stop`, it used gathers and was 7x slower.
-    table = values.reshape((-1, values.shape[-1]))
-    n_rows, n_columns = table.shape
-    largest = _largest(table)
-    for r in range(n_rows):
-        row = table[r]
-        for start in range(0, n_columns, _BLOCK):
-            block = row[start : start + _BLOCK]
-            # A branch-free test per block; the culprit is looked for only in
-            # a block that fails it. (Tricks such as summing x - x are folded
-            # away under fastmath.)
-            finite = True
+    # Block by block, each block a slice looped from 0: written so, LLVM
+    # vectorises with plain loads; with indices running from `start` to `stop`
+    # it used gathers and was 7x slower.
+    flat = values.reshape(-1)
+    largest = _largest(flat)
+    for start in range(0, flat.shape[0], _BLOCK):
+        block = flat[start : start + _BLOCK]
+        # A branch-free test per block; the culprit is looked for only in a
+        # block that fails it. (Tricks such as summing x - x are folded away
+        # under fastmath.)
+        finite = True
+        for k in range(block.shape[0]):
+            finite &= abs(block[k]) <= largest
+        if not finite:
             for k in range(block.shape[0]):
-                finite &= abs(block[k]) <= largest
-            if not finite:
-                for k in range(block.shape[0]):
-                    if not np.isfinite(block[k]):
-                        return r * n_columns + start + k
+                if not np.isfinite(block[k]):
+                    return start + k
     return -1
 
 
