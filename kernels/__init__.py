@@ -22,6 +22,7 @@ from kernels.optimizers import (
     rmsprop_step,
     sgd_step,
 )
+from kernels.parallel import train_models_batch, train_models_sample
 from kernels.train import train_epoch_batch, train_epoch_sample
 
 __all__ = [
@@ -51,6 +52,8 @@ __all__ = [
     "gradient",
     "train_epoch_sample",
     "train_epoch_batch",
+    "train_models_sample",
+    "train_models_batch",
     "first_non_finite",
     "cast_first_non_finite",
 ]

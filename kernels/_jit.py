@@ -15,7 +15,7 @@ import numba
 FASTMATH_FLAGS = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
 
-def jit(function=None, *, inline=False):
+def jit(function=None, *, inline=False, parallel=False):
     """Compile ``function`` lazily in nopython mode with the project's settings.
 
     Parameters
@@ -26,6 +26,9 @@ def jit(function=None, *, inline=False):
         Inline the function's body into its callers at Numba's IR level, for
         the small helpers of the per-sample loop where a call costs more than
         the work.
+    parallel : bool, default False
+        Run ``numba.prange`` loops on Numba's thread pool (the kernels that
+        train many networks at once, one network per thread).
 
     Returns
     -------
@@ -38,5 +41,6 @@ def jit(function=None, *, inline=False):
         nogil=True,
         error_model="numpy",
         inline="always" if inline else "never",
+        parallel=parallel,
     )
     return decorate if function is None else decorate(function)

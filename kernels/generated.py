@@ -50,7 +50,7 @@ from kernels.codes import (
 )
 
 #: Bump when the generated code changes, so old cached modules are not reused.
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 
 # Inputs at least this wide (images) have their zeros skipped through a nonzero
 # bit mask; narrower ones are cheaper to run in full.
@@ -408,6 +408,7 @@ class _Generator:
         w('"""')
         w()
         w("import numpy as np")
+        w("from numba import prange")
         w()
         w("from kernels._intrinsics import (")
         w("    flush_denormals,")
@@ -472,7 +473,29 @@ class _Generator:
         else:
             self.memory_body()
         w.dedent()
+        self.many_models()
         return w.text()
+
+    def many_models(self):
+        """Emit ``train_models``: one epoch of each of M networks, one per thread.
+
+        See :mod:`kernels.parallel`; each thread calls ``train_epoch`` on its
+        network's rows of the stacked arrays, so each network trains exactly as
+        it would alone.
+        """
+        w = self.w
+        w()
+        w()
+        w("@jit(parallel=True)")
+        w("def train_models(thetas, layout, loss_code, X, T, orders, opt_code, states, hypers,")
+        w("                 steps, grads, acts, deltas, ys, step_losses, step_correct, done):")
+        w.indent()
+        w('"""One epoch of each network; see kernels.parallel.train_models_sample."""')
+        w("for m in prange(thetas.shape[0]):")
+        w("    done[m] = train_epoch(thetas[m], layout, loss_code, X, T, orders[m], opt_code,")
+        w("                          states[m], hypers[m], steps[m], grads[m], acts[m],")
+        w("                          deltas[m], ys[m], step_losses[m], step_correct[m])")
+        w.dedent()
 
     def step_constants(self):
         # Scalars that change with the step count t (after its increment).

@@ -354,3 +354,92 @@ def cast_first_non_finite(source, out):
     with np.errstate(over="ignore", invalid="ignore"):
         out[...] = source
     return first_non_finite(out)
+
+
+# ---------------------------------------------------------------- many networks
+
+
+def train_models_sample(
+    thetas,
+    layout,
+    loss_code,
+    X,
+    T,
+    orders,
+    opt_code,
+    states,
+    hypers,
+    steps,
+    grads,
+    acts,
+    deltas,
+    ys,
+    step_losses,
+    step_correct,
+    done,
+):
+    for m in range(thetas.shape[0]):
+        done[m] = train_epoch_sample(
+            thetas[m],
+            layout,
+            loss_code,
+            X,
+            T,
+            orders[m],
+            opt_code,
+            states[m],
+            hypers[m],
+            steps[m],
+            grads[m],
+            acts[m],
+            deltas[m],
+            ys[m],
+            step_losses[m],
+            step_correct[m],
+        )
+
+
+def train_models_batch(
+    thetas,
+    layout,
+    loss_code,
+    X,
+    T,
+    orders,
+    batch_size,
+    opt_code,
+    states,
+    hypers,
+    steps,
+    grads,
+    x_batches,
+    t_batches,
+    acts,
+    deltas,
+    ys,
+    batch_losses,
+    batch_correct,
+    done,
+):
+    for m in range(thetas.shape[0]):
+        done[m] = train_epoch_batch(
+            thetas[m],
+            layout,
+            loss_code,
+            X,
+            T,
+            orders[m],
+            batch_size,
+            opt_code,
+            states[m],
+            hypers[m],
+            steps[m],
+            grads[m],
+            x_batches[m],
+            t_batches[m],
+            acts[m],
+            deltas[m],
+            ys[m],
+            batch_losses[m],
+            batch_correct[m],
+        )
