@@ -83,7 +83,8 @@ METRICS = {"loss": False, "val_loss": False, "train_acc": True, "val_acc": True}
 #: How often a Dask task that raised is tried again. (A task on a worker that died
 #: is always run again elsewhere: that is the scheduler's job, not a retry.)
 DASK_RETRIES = 2
-#: Seconds to wait for a Dask cluster to have a worker.
+#: Seconds to wait for a Dask scheduler to answer, and for its cluster to have a worker.
+DASK_CONNECT_TIMEOUT = 30
 DASK_WORKER_TIMEOUT = 60
 
 # One sweep task at a time per worker process: it uses all the worker's threads
@@ -524,30 +525,27 @@ def _import_distributed():
     return distributed
 
 
-def _connect(client, n_jobs):
-    """Return ``(client, owned)``: the Client to use, and what to close after the sweep."""
+def _connect(client, n_jobs, stack):
+    """Return the Client to use; what the sweep opened is closed by ``stack``."""
     distributed = _import_distributed()
     if isinstance(client, distributed.Client):
-        return client, ()
+        return client
     if client == "local":
-        cluster = distributed.LocalCluster(
-            n_workers=n_jobs,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
+        cluster = stack.enter_context(
+            distributed.LocalCluster(
+                n_workers=n_jobs,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
         )
-        try:
-            connected = distributed.Client(cluster)
-        except BaseException:
-            cluster.close()
-            raise
-        return connected, (connected, cluster)
+        return stack.enter_context(distributed.Client(cluster))
     try:
-        connected = distributed.Client(client, timeout=DASK_WORKER_TIMEOUT)
+        connected = distributed.Client(client, timeout=DASK_CONNECT_TIMEOUT)
     except OSError as error:
         raise OSError(f"client={client!r}: cannot reach a Dask scheduler there ({error})") from None
-    return connected, (connected,)
+    return stack.enter_context(connected)
 
 
 def _check_client(client):
@@ -556,7 +554,7 @@ def _check_client(client):
     if isinstance(client, str) and not client:
         raise ValueError("client must be a dask.distributed.Client, 'local' or an address, got ''")
     distributed = _import_distributed()
-    if not isinstance(client, distributed.Client):
+    if not isinstance(client, (str, distributed.Client)):
         raise TypeError(
             f"client must be None, a dask.distributed.Client, 'local' or a scheduler address, "
             f"got {type(client).__name__}"
@@ -585,15 +583,13 @@ def _worker_threads(client):
     return max(1, min(info["nthreads"] for info in workers.values()))
 
 
-def _run_dask(groups, data, client, n_jobs, on_done):
+def _run_dask(groups, data, client, on_done):
     distributed = _import_distributed()
-    client, owned = _connect(client, n_jobs)
-    data_future = None
+    threads = _worker_threads(client)
+    data_future = client.scatter(data, broadcast=True, hash=False)
+    futures = []
     try:
-        threads = _worker_threads(client)
-        data_future = client.scatter(data, broadcast=True, hash=False)
         token = uuid.uuid4().hex[:12]
-        futures = []
         for number, group in enumerate(groups):
             for start in range(0, len(group), threads):
                 futures.append(
@@ -613,11 +609,10 @@ def _run_dask(groups, data, client, n_jobs, on_done):
             on_done(len(task_outcomes))
         return outcomes
     finally:
-        if data_future is not None and not owned:
-            with contextlib.suppress(Exception):
-                client.cancel([data_future])
-        for resource in owned:
-            resource.close()
+        # Release the data and anything still running (after an error or Ctrl-C)
+        # on a cluster that outlives the sweep.
+        with contextlib.suppress(Exception):
+            client.cancel([*futures, data_future])
 
 
 # ------------------------------------------------------------------ the sweep
@@ -721,16 +716,15 @@ def sweep(
     defaults = {"epochs": epochs, "batch_size": batch_size, "shuffle": shuffle, "seed": seed}
     members, groups, data = _plan(X, T, configs, validation_data, defaults)
 
-    bar = _progress_bar(len(members)) if progress else None
-    on_done = bar.update if bar is not None else (lambda count: None)
-    try:
+    with contextlib.ExitStack() as stack:
+        if client is not None:
+            client = _connect(client, n_jobs, stack)
+        bar = stack.enter_context(_progress_bar(len(members))) if progress else None
+        on_done = bar.update if bar is not None else (lambda count: None)
         if client is None:
             outcomes = _run_local(groups, data, n_jobs, on_done)
         else:
-            outcomes = _run_dask(groups, data, client, n_jobs, on_done)
-    finally:
-        if bar is not None:
-            bar.close()
+            outcomes = _run_dask(groups, data, client, on_done)
     by_index = {outcome.index: outcome for outcome in outcomes}
     if sorted(by_index) != list(range(len(members))) or len(outcomes) != len(members):
         raise RuntimeError(
