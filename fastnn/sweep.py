@@ -536,7 +536,7 @@ def _connect(client, n_jobs, stack):
                 n_workers=n_jobs,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # any free port: never clashes with another cluster
                 silence_logs=logging.ERROR,
             )
         )
