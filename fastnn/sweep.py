@@ -338,16 +338,18 @@ def _numba_threads(n_threads):
 
 
 @contextlib.contextmanager
-def _single_threaded_blas(enabled):
-    """Keep BLAS to one thread while several training threads call it (mini-batch).
+def _single_threaded_blas():
+    """Run BLAS (mini-batch steps, validation) on one thread while a sweep trains.
 
-    Each training thread is a core's worth of work already; BLAS threads on top
-    would only compete for the same cores. Uses threadpoolctl when installed (it
-    comes with scikit-learn); without it, set ``OPENBLAS_NUM_THREADS=1``.
+    OpenBLAS's products change in the last bits with its number of threads, so a
+    network's results would depend on how many BLAS threads it happened to get:
+    alone or with others, on this machine or on a Dask worker (Dask starts its
+    workers with ``OPENBLAS_NUM_THREADS=1``). With one BLAS thread everywhere, a
+    sweep gives the same bits for any ``n_jobs`` and on any cluster, and each
+    training thread keeps its core rather than sharing it with BLAS threads.
+    Uses threadpoolctl (it comes with scikit-learn); without it, set
+    ``OPENBLAS_NUM_THREADS=1`` before starting Python.
     """
-    if not enabled:
-        yield
-        return
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
@@ -423,7 +425,7 @@ def _train_group(members, data, n_threads, on_done=None, cancel=None):
         if k == 1:
             done[0] = _call(single, net, batch, first.optimizer.code, X, T, [a[0] for a in arrays])
         else:
-            with _numba_threads(min(n_threads, k)), _single_threaded_blas(batch > 1):
+            with _numba_threads(min(n_threads, k)):
                 _call(many, net, batch, first.optimizer.code, X, T, [a[:k] for a in arrays], done)
         still = []
         for slot, member in enumerate(active):
@@ -496,13 +498,11 @@ def _run_local(groups, data, n_jobs, on_done):
 
     pool = ThreadPoolExecutor(max_workers=min(n_jobs, len(lone)))
     try:
-        # Lone mini-batch networks call BLAS from several threads at once.
-        with _single_threaded_blas(any(group[0].batch_size > 1 for group in lone)):
-            futures = [
-                pool.submit(_train_group, group, data, 1, locked_on_done, cancel) for group in lone
-            ]
-            for future in futures:
-                outcomes.extend(future.result())
+        futures = [
+            pool.submit(_train_group, group, data, 1, locked_on_done, cancel) for group in lone
+        ]
+        for future in futures:
+            outcomes.extend(future.result())
     except BaseException:
         cancel.set()
         raise
@@ -566,7 +566,7 @@ def _train_task(members, data, n_threads):
     # The task's arguments may be the very objects of an earlier attempt on this
     # worker; train copies so that a retry starts from the same networks.
     members = copy.deepcopy(members)
-    with _TASK_LOCK:
+    with _TASK_LOCK, _single_threaded_blas():
         return _train_group(members, data, n_threads)
 
 
@@ -722,7 +722,8 @@ def sweep(
         bar = stack.enter_context(_progress_bar(len(members))) if progress else None
         on_done = bar.update if bar is not None else (lambda count: None)
         if client is None:
-            outcomes = _run_local(groups, data, n_jobs, on_done)
+            with _single_threaded_blas():
+                outcomes = _run_local(groups, data, n_jobs, on_done)
         else:
             outcomes = _run_dask(groups, data, client, on_done)
     by_index = {outcome.index: outcome for outcome in outcomes}

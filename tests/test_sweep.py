@@ -109,6 +109,26 @@ def test_each_network_ends_where_fit_ends(data, case, n_jobs):
     assert_equals_fit(results, X, labels, validation, epochs=3)
 
 
+def test_mini_batch_bits_do_not_depend_on_blas_threads():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    rng = np.random.default_rng(2)
+    # Products of these sizes are split over OpenBLAS's threads, which changes their
+    # last bits; a sweep runs BLAS on one thread, whatever n_jobs or the grouping.
+    X = rng.random((1000, 128))
+    labels = rng.integers(0, 10, 1000)
+    validation = (X[:500], labels[:500])
+    configs = [
+        {"sizes": [128, 64, 10], "dtype": "float64", "batch_size": 100, "optimizer": name}
+        | {"seed": seed}
+        for name, seed in (("sgd", 0), ("sgd", 1), ("adam", 2))
+    ]
+    for n_jobs in (1, 2):
+        results = sweep(X, labels, configs, epochs=2, validation_data=validation, n_jobs=n_jobs)
+        assert results.n_groups == 2  # two SGD networks together, Adam alone
+        with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+            assert_equals_fit(results, X, labels, validation)
+
+
 def test_lone_networks_train_side_by_side(data):
     X, labels, validation = data
     configs = [
