@@ -87,9 +87,12 @@ DASK_RETRIES = 2
 DASK_CONNECT_TIMEOUT = 30
 DASK_WORKER_TIMEOUT = 60
 
-# One sweep task at a time per worker process: it uses all the worker's threads
-# itself, and Numba's workqueue threading layer must not be entered concurrently.
+# One sweep task at a time per worker process: it uses all the worker's threads itself.
 _TASK_LOCK = threading.Lock()
+# One parallel kernel call at a time per process (sweeps started from several threads):
+# Numba's workqueue threading layer, used where neither TBB nor OpenMP is, must not be
+# entered concurrently.
+_PARALLEL_CALL_LOCK = threading.Lock()
 
 
 # ------------------------------------------------------------------ configurations
@@ -425,7 +428,7 @@ def _train_group(members, data, n_threads, on_done=None, cancel=None):
         if k == 1:
             done[0] = _call(single, net, batch, first.optimizer.code, X, T, [a[0] for a in arrays])
         else:
-            with _numba_threads(min(n_threads, k)):
+            with _PARALLEL_CALL_LOCK, _numba_threads(min(n_threads, k)):
                 _call(many, net, batch, first.optimizer.code, X, T, [a[:k] for a in arrays], done)
         still = []
         for slot, member in enumerate(active):
