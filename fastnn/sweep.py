@@ -31,6 +31,7 @@ Dask is imported only when ``client`` is given (``pip install fastnn[dask]``).
 import contextlib
 import copy
 import csv
+import difflib
 import inspect
 import io
 import itertools
@@ -208,9 +209,11 @@ def _build_optimizer(config):
 def _member(index, config, defaults):
     unknown = [key for key in config if key not in KEYS]
     if unknown:
+        close = difflib.get_close_matches(str(unknown[0]), KEYS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ValueError(
-            f"unknown key {unknown[0]!r}; a configuration takes {', '.join(MLP_KEYS)} (MLP), "
-            f"{', '.join(FIT_KEYS)} (fit), the optimizer's hyper-parameters "
+            f"unknown key {unknown[0]!r}{hint}; a configuration takes {', '.join(MLP_KEYS)} "
+            f"(MLP), {', '.join(FIT_KEYS)} (fit), the optimizer's hyper-parameters "
             f"({', '.join(HYPER_KEYS)}) and a display 'name'"
         )
     if "sizes" not in config:
@@ -311,6 +314,7 @@ def _plan(X, T, configs, validation_data, defaults):
         raise TypeError("validation_data must be a tuple (X_val, T_val)")
     data = _Data()
     members = []
+    groups = {}
     for index, config in enumerate(configs):
         try:
             member = _member(index, config, defaults)
@@ -320,8 +324,6 @@ def _plan(X, T, configs, validation_data, defaults):
         n_rows = data.arrays(member.net)[0].shape[0]
         member.batch_size = min(member.batch_size or n_rows, n_rows)
         members.append(member)
-    groups = {}
-    for member in members:
         groups.setdefault(_group_key(member, n_rows), []).append(member)
     return members, list(groups.values()), data
 

@@ -216,7 +216,11 @@ BAD_CONFIGS = [
     ({"sizes": [SIZES], "lr": []}, ValueError, r"configs\['lr'\] is an empty list"),
     ("sizes", TypeError, "configs must be a list of dicts"),
     ([GOOD, "adam"], TypeError, r"configs\[1\] must be a dict"),
-    ([GOOD, {**GOOD, "lrate": 0.1}], ValueError, r"configs\[1\]: unknown key 'lrate'"),
+    (
+        [GOOD, {**GOOD, "lrate": 0.1}],
+        ValueError,
+        r"configs\[1\]: unknown key 'lrate' \(did you mean 'lr'\?\)",
+    ),
     ([GOOD, {"hidden": "relu"}], ValueError, r"configs\[1\]: missing 'sizes'"),
     ([GOOD, {"sizes": [31, 17, 4]}], ValueError, r"configs\[1\]: X has 30 columns"),
     ([GOOD, {"sizes": [30, 17, 3]}], ValueError, r"configs\[1\]: T: class labels must be in"),
