@@ -209,7 +209,7 @@ def _build_optimizer(config):
 def _member(index, config, defaults):
     unknown = [key for key in config if key not in KEYS]
     if unknown:
-        close = difflib.get_close_matches(str(unknown[0]), KEYS, n=1)
+        close = difflib.get_close_matches(str(unknown[0]), KEYS, n=1, cutoff=0.5)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ValueError(
             f"unknown key {unknown[0]!r}{hint}; a configuration takes {', '.join(MLP_KEYS)} "
