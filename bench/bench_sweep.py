@@ -8,18 +8,20 @@ networks (plain SGD, four learning rates x two seeds) on Fashion-MNIST rows,
 - the same eight on a ``LocalCluster`` of 2 single-threaded worker processes,
   scatter of the data included: >= 1.6x.
 
-Every timing is the median of ``--repeats`` runs, the three ways interleaved so
-that a change in the machine's load hits them alike. The script also measures what
-bounds the speed-up: the parallel kernel alone on 1 and 2 threads, one network per
-thread, and what the machine's other processes used meanwhile (in cores). For Dask:
-cluster start, the scatter of the data (these rows and all of Fashion-MNIST), the
-round trip of an empty task, and a sweep on tiny data (the cost per task). It checks
-that all three ways give the same weights, bit for bit.
+Each way is timed ``--repeats`` times, the three ways interleaved so that a change in
+the machine's load hits them alike, on 20,000 rows and on all 60,000. During every run
+the script measures what the machine's *other* processes used (in cores, from
+``/proc/stat`` minus this process tree's CPU time): the table gives the median of all
+runs and the median of the quiet runs (others < 0.1 core), which decide the targets.
+It also measures what bounds the speed-up (the parallel kernel alone on 1 and 2
+threads; a pure arithmetic loop on 1 and 2 threads) and Dask's costs (cluster start,
+scatter of these rows and of all of Fashion-MNIST, an empty task, a sweep on tiny
+data). It checks that every run of every way gives the same weights, bit for bit.
 
 Usage::
 
     python bench/bench_sweep.py               # writes bench/results/sweep.md
-    python bench/bench_sweep.py --quick       # a smoke run: few rows, 2 repeats
+    python bench/bench_sweep.py --quick       # a smoke run: 2,000 rows, 2 repeats
 """
 
 import os
@@ -47,6 +49,9 @@ from fastnn import MLP, optimizers  # noqa: E402
 SIZES = [784, 40, 10]
 RATES = (0.005, 0.01, 0.02, 0.04)
 SEEDS = (0, 1)
+WAYS = ("sequential", "sweep", "dask")
+QUIET = 0.1  # cores used by other processes below which a run counts as quiet
+TARGETS = {"sweep": 1.8, "dask": 1.6}
 
 
 def configs():
@@ -74,7 +79,8 @@ class Load:
 
     @staticmethod
     def _busy():
-        fields = [float(v) for v in open("/proc/stat").readline().split()[1:]]
+        with open("/proc/stat") as stream:
+            fields = [float(value) for value in stream.readline().split()[1:]]
         idle = fields[3] + fields[4]  # idle, iowait
         return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
@@ -84,9 +90,8 @@ class Load:
 
     def __exit__(self, *exc):
         wall, busy, ours = time.perf_counter(), self._busy(), self._ours()
-        self.others = max(0.0, (busy - self.start[1]) - (ours - self.start[2])) / max(
-            wall - self.start[0], 1e-9
-        )
+        used = (busy - self.start[1]) - (ours - self.start[2])
+        self.others = max(0.0, used) / max(wall - self.start[0], 1e-9)
 
 
 def sequential(X, labels, epochs):
@@ -99,38 +104,87 @@ def sequential(X, labels, epochs):
     return nets
 
 
-def parallel_kernel_alone(X, labels, n_models, n_threads, epochs):
-    """The generated many-network kernel of one sweep group, timed without the sweep."""
+def group_alone(X, labels, n_models, n_threads, epochs):
+    """One sweep group (the parallel kernel and fit's bookkeeping), without the checks."""
     sweep_module = sys.modules["fastnn.sweep"]
-    members, groups, data = sweep_module._plan(
-        X,
-        labels,
-        configs()[:n_models],
-        None,
-        {"epochs": epochs, "batch_size": 1, "shuffle": True, "seed": 0},
-    )
+    defaults = {"epochs": epochs, "batch_size": 1, "shuffle": True, "seed": 0}
+    _, groups, data = sweep_module._plan(X, labels, configs()[:n_models], None, defaults)
     start = time.perf_counter()
     sweep_module._train_group(groups[0], data, n_threads)
     return time.perf_counter() - start
+
+
+@numba.njit(parallel=True, cache=True)
+def spin(iterations, lanes):
+    """Pure arithmetic, no memory traffic: what two threads give at best here."""
+    out = np.zeros(lanes)
+    for lane in numba.prange(lanes):
+        value = 0.0
+        for i in range(iterations):
+            value = value * 0.999999 + i * 1e-9
+        out[lane] = value
+    return out
+
+
+def spin_seconds(n_threads):
+    numba.set_num_threads(n_threads)
+    try:
+        start = time.perf_counter()
+        spin(100_000_000, 2)
+        return time.perf_counter() - start
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
 
 
 def noop():
     return None
 
 
-def measure(args):
-    X, labels, source = fashion_rows(args.rows, "float32")
-    X = np.ascontiguousarray(X)
-    load = Load()
-    cores = numba.config.NUMBA_NUM_THREADS
+def timed(load, function):
+    with load:
+        start = time.perf_counter()
+        value = function()
+        seconds = time.perf_counter() - start
+    return seconds, load.others, value
 
-    print(f"{source}: {len(X):,} rows; 8 networks {'-'.join(map(str, SIZES))}, per-sample SGD")
+
+def compare_ways(X, labels, epochs, repeats, client, load):
+    """Time the three ways, interleaved; check they all give the same weights."""
+    runs = {way: [] for way in WAYS}  # (seconds, others)
+    ways = {
+        "sequential": lambda: sequential(X, labels, epochs),
+        "sweep": lambda: [
+            result.model() for result in fastnn.sweep(X, labels, configs(), epochs=epochs)
+        ],
+        "dask": lambda: [
+            result.model()
+            for result in fastnn.sweep(X, labels, configs(), epochs=epochs, client=client)
+        ],
+    }
+    reference = None
+    for repeat in range(repeats):
+        for way in WAYS:
+            seconds, others, nets = timed(load, ways[way])
+            runs[way].append((seconds, others))
+            thetas = [net.theta for net in nets]
+            reference = reference or thetas
+            if not all(np.array_equal(a, b) for a, b in zip(reference, thetas, strict=True)):
+                raise AssertionError(f"{way}: the weights differ from the first run's")
+            print(f"  run {repeat + 1}: {way:10s} {seconds:7.3f} s  (others {others:.2f} cores)")
+    return runs
+
+
+def measure(args):
+    X_all, labels_all, source = fashion_rows(60_000, "float32")
+    X_all = np.ascontiguousarray(X_all)
+    load = Load()
+
     # Compile (or load from the cache) every kernel once: the generated loop of the
-    # layout and its many-network twin.
+    # layout and its many-network twin, and the arithmetic loop.
     warm = [{**config, "specialise": True} for config in configs()[:2]]
-    fastnn.sweep(X[:300], labels[:300], warm, n_jobs=2)
-    net = MLP(SIZES, specialise=True)
-    net.fit(X[:300], labels[:300], optimizer=optimizers.SGD(lr=0.01))
+    fastnn.sweep(X_all[:300], labels_all[:300], warm, n_jobs=2)
+    MLP(SIZES, specialise=True).fit(X_all[:300], labels_all[:300])
+    spin(10, 2)
 
     from distributed import Client, LocalCluster
 
@@ -144,193 +198,165 @@ def measure(args):
     )
     client = Client(cluster)
     cluster_start = time.perf_counter() - start
-    fastnn.sweep(X[:300], labels[:300], warm, client=client)  # workers load the kernels
+    fastnn.sweep(X_all[:300], labels_all[:300], warm, client=client)  # workers load kernels
 
-    times = {"sequential": [], "sweep": [], "dask": []}
-    others = {key: [] for key in times}
-    reference = None
-    for repeat in range(args.repeats):
-        for key in times:
-            with load:
-                start = time.perf_counter()
-                if key == "sequential":
-                    nets = sequential(X, labels, args.epochs)
-                elif key == "sweep":
-                    results = fastnn.sweep(X, labels, configs(), epochs=args.epochs, n_jobs=2)
-                    nets = [result.model() for result in results]
-                else:
-                    results = fastnn.sweep(X, labels, configs(), epochs=args.epochs, client=client)
-                    nets = [result.model() for result in results]
-                seconds = time.perf_counter() - start
-            times[key].append(seconds)
-            others[key].append(load.others)
-            thetas = [net.theta for net in nets]
-            if reference is None:
-                reference = thetas
-            identical = all(np.array_equal(a, b) for a, b in zip(reference, thetas, strict=True))
-            if not identical:
-                raise AssertionError(f"{key}: weights differ from the first run")
-            print(
-                f"  run {repeat + 1}: {key:10s} {seconds:7.3f} s  (others {load.others:.2f} cores)"
-            )
+    workloads = {}
+    for rows in args.rows:
+        X, labels = X_all[:rows], labels_all[:rows]
+        print(f"{source}: {rows:,} rows x {args.epochs} epochs, 8 networks 784-40-10")
+        workloads[rows] = compare_ways(X, labels, args.epochs, args.repeats, client, load)
 
-    # What bounds the threads: the kernel alone; two networks on one thread vs one each.
-    kernel = {}
-    for n_threads in (1, 2):
-        kernel[n_threads] = statistics.median(
-            parallel_kernel_alone(X, labels, 8, n_threads, args.epochs) for _ in range(3)
-        )
-    pair = {}
-    for n_threads in (1, 2):
-        pair[n_threads] = statistics.median(
-            parallel_kernel_alone(X, labels, 2, n_threads, args.epochs) for _ in range(3)
+    X, labels = X_all[: args.rows[0]], labels_all[: args.rows[0]]
+    bounds = {}
+    for name, function in {
+        "group, 8 networks, 1 thread": lambda: group_alone(X, labels, 8, 1, args.epochs),
+        "group, 8 networks, 2 threads": lambda: group_alone(X, labels, 8, 2, args.epochs),
+        "group, 2 networks, 1 thread": lambda: group_alone(X, labels, 2, 1, args.epochs),
+        "group, 2 networks, 2 threads": lambda: group_alone(X, labels, 2, 2, args.epochs),
+        "arithmetic loop, 2 lanes, 1 thread": lambda: spin_seconds(1),
+        "arithmetic loop, 2 lanes, 2 threads": lambda: spin_seconds(2),
+    }.items():
+        runs = [timed(load, function) for _ in range(5)]
+        bounds[name] = (
+            statistics.median(run[2] for run in runs),
+            statistics.median(run[1] for run in runs),
         )
 
-    # Dask's costs: scatter, an empty task, a sweep on tiny data.
     def scatter_seconds(array):
         values = []
-        for _ in range(3):
+        for _ in range(5):
             start = time.perf_counter()
             future = client.scatter(array, broadcast=True, hash=False)
-            client.cancel([future])
             values.append(time.perf_counter() - start)
+            client.cancel([future])
         return statistics.median(values)
 
-    scatter_rows = scatter_seconds(X)
-    try:
-        (full, _), _ = fastnn.datasets.load_fashion_mnist(dtype="float32")
-        scatter_full = scatter_seconds(full)
-        full_mb = full.nbytes / 1e6
-    except FileNotFoundError:
-        scatter_full, full_mb = float("nan"), float("nan")
+    costs = {
+        "cluster_start": cluster_start,
+        "scatter_rows": scatter_seconds(X),
+        "rows_mb": X.nbytes / 1e6,
+        "scatter_full": scatter_seconds(X_all),
+        "full_mb": X_all.nbytes / 1e6,
+    }
     round_trips = []
     for _ in range(30):
         start = time.perf_counter()
         client.submit(noop, pure=False).result()
         round_trips.append(time.perf_counter() - start)
-    tiny_dask, tiny_local = [], []
-    for _ in range(5):
-        start = time.perf_counter()
-        fastnn.sweep(X[:50], labels[:50], configs(), client=client)
-        tiny_dask.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        fastnn.sweep(X[:50], labels[:50], configs(), n_jobs=2)
-        tiny_local.append(time.perf_counter() - start)
+    costs["round_trip"] = statistics.median(round_trips)
+    tiny = {"dask": [], "threads": []}
+    for _ in range(7):
+        for way, kwargs in (("dask", {"client": client}), ("threads", {"n_jobs": 2})):
+            start = time.perf_counter()
+            fastnn.sweep(X[:50], labels[:50], configs(), **kwargs)
+            tiny[way].append(time.perf_counter() - start)
+    costs["tiny"] = {way: statistics.median(values) for way, values in tiny.items()}
     client.close()
     cluster.close()
+    return {"source": source, "workloads": workloads, "bounds": bounds, "costs": costs}
 
-    median = {key: statistics.median(values) for key, values in times.items()}
-    return {
-        "source": source,
-        "cores": cores,
-        "median": median,
-        "times": times,
-        "others": others,
-        "kernel": kernel,
-        "pair": pair,
-        "cluster_start": cluster_start,
-        "scatter_rows": scatter_rows,
-        "rows_mb": X.nbytes / 1e6,
-        "scatter_full": scatter_full,
-        "full_mb": full_mb,
-        "round_trip": statistics.median(round_trips),
-        "tiny_dask": statistics.median(tiny_dask),
-        "tiny_local": statistics.median(tiny_local),
-        "loadavg": os.getloadavg(),
-    }
+
+def summary(runs, way, quiet_only):
+    """Median seconds of a way's runs (the quiet ones only, if asked), and their count."""
+    chosen = [seconds for seconds, others in runs[way] if not quiet_only or others < QUIET]
+    return (statistics.median(chosen) if chosen else float("nan")), len(chosen)
 
 
 def report(args, m):
-    sequential_s = m["median"]["sequential"]
-    speed = {key: sequential_s / m["median"][key] for key in m["median"]}
-    steps = 8 * args.rows * args.epochs
     command = "python bench/bench_sweep.py" + (" --quick" if args.quick else "")
-    others = {key: statistics.median(values) for key, values in m["others"].items()}
-    rows = [
-        [
-            "8 fits one after another (`MLP.fit`, 1 thread)",
-            f"{sequential_s:.3f}",
-            f"{steps / sequential_s:,.0f}",
-            "1.00x",
-            "",
-            "",
-            f"{others['sequential']:.2f}",
-        ],
-        [
-            "one `fastnn.sweep`, `n_jobs=2` (2 threads)",
-            f"{m['median']['sweep']:.3f}",
-            f"{steps / m['median']['sweep']:,.0f}",
-            f"{speed['sweep']:.2f}x",
-            ">= 1.8x",
-            "yes" if speed["sweep"] >= 1.8 else "**no**",
-            f"{others['sweep']:.2f}",
-        ],
-        [
-            "`fastnn.sweep(client=...)`, LocalCluster 2 processes x 1 thread, scatter included",
-            f"{m['median']['dask']:.3f}",
-            f"{steps / m['median']['dask']:,.0f}",
-            f"{speed['dask']:.2f}x",
-            ">= 1.6x",
-            "yes" if speed["dask"] >= 1.6 else "**no**",
-            f"{others['dask']:.2f}",
-        ],
-    ]
-    kernel, pair = m["kernel"], m["pair"]
-    tasks = 8  # one network per task: each worker has one thread
-    per_task = (m["tiny_dask"] - m["tiny_local"]) * 2 / tasks
+    header = ["rows", "way", "seconds (all runs)", "speed-up (all)", "seconds (quiet runs)"]
+    header += ["speed-up (quiet)", "target", "met", "quiet runs", "others (cores, median)"]
+    rows = []
+    labels = {
+        "sequential": "8 fits one after another (`MLP.fit`, 1 thread)",
+        "sweep": "one `fastnn.sweep`, 2 threads",
+        "dask": "`fastnn.sweep(client=)`, LocalCluster 2 x 1 thread, scatter included",
+    }
+    for n_rows, runs in m["workloads"].items():
+        base_all, _ = summary(runs, "sequential", False)
+        base_quiet, _ = summary(runs, "sequential", True)
+        for way in WAYS:
+            all_s, _ = summary(runs, way, False)
+            quiet_s, n_quiet = summary(runs, way, True)
+            speed_quiet = base_quiet / quiet_s
+            quiet = n_quiet and summary(runs, "sequential", True)[1]
+            target = TARGETS.get(way)
+            met = ""
+            if target is not None:
+                met = "yes" if quiet and speed_quiet >= target else "**no**"
+            rows.append(
+                [
+                    f"{n_rows:,}",
+                    labels[way],
+                    f"{all_s:.3f}",
+                    f"{base_all / all_s:.2f}x",
+                    f"{quiet_s:.3f}" if quiet else "-",
+                    f"{speed_quiet:.2f}x" if quiet else "-",
+                    f">= {target}x" if target else "",
+                    met,
+                    f"{n_quiet}/{len(runs[way])}",
+                    f"{statistics.median(others for _, others in runs[way]):.2f}",
+                ]
+            )
+    all_runs = "; ".join(
+        f"{n_rows:,} rows, {way}: "
+        + ", ".join(f"{seconds:.3f} ({others:.2f})" for seconds, others in runs[way])
+        for n_rows, runs in m["workloads"].items()
+        for way in WAYS
+    )
     notes = [
-        f"`{command}` on {machine().replace(', one BLAS thread', '')}, Numba threads: "
-        f"{m['cores']}. {m['source']}: {args.rows:,} rows x {args.epochs} epochs x 8 networks "
-        f"(784-40-10 ReLU/softmax, float32, per-sample SGD at learning rates "
-        f"{', '.join(map(str, RATES))} x seeds {', '.join(map(str, SEEDS))}); the generated "
-        "per-sample loop of the layout. Median of "
-        f"{args.repeats} runs, the three ways interleaved; every run gave the same weights "
-        "bit for bit.",
+        f"`{command}` on {machine().replace(', one BLAS thread', '')}; Numba threads "
+        f"{numba.config.NUMBA_NUM_THREADS}, threading layer {numba.threading_layer()}. "
+        f"{m['source']} rows x {args.epochs} epochs x 8 networks (784-40-10 ReLU/softmax, "
+        f"float32, per-sample SGD at learning rates {', '.join(map(str, RATES))} x seeds "
+        f"{', '.join(map(str, SEEDS))}), the loop generated for the layout. "
+        f"{args.repeats} runs of each way, interleaved; every run of every way gave the "
+        "same weights, bit for bit.",
         "",
-        "Load: 'others' is the CPU time the machine's other processes used during the "
-        "measurement, in cores (median over the runs); load average after the runs "
-        f"{m['loadavg'][0]:.2f} / {m['loadavg'][1]:.2f} / {m['loadavg'][2]:.2f}. Runs, in "
-        "seconds: "
-        + "; ".join(
-            f"{key} {', '.join(f'{value:.3f}' for value in values)}"
-            for key, values in m["times"].items()
-        )
-        + ".",
+        "'others' is the CPU time the machine's other processes used during a run, in cores. "
+        f"Quiet runs are those with others < {QUIET} core; the targets are judged on them. "
+        f"Load average at the end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}.",
+        "",
+        f"All runs, seconds (others): {all_runs}.",
     ]
+    bounds, costs = m["bounds"], m["costs"]
     extra = [
         "",
-        "## What bounds it",
+        "## What bounds the threads",
         "",
-        "| measurement | seconds | speed-up |",
-        "|---|---|---|",
-        f"| the many-network kernel alone, 8 networks, 1 thread | {kernel[1]:.3f} | 1.00x |",
-        f"| the many-network kernel alone, 8 networks, 2 threads | {kernel[2]:.3f} | "
-        f"{kernel[1] / kernel[2]:.2f}x |",
-        f"| 2 networks on 1 thread | {pair[1]:.3f} | 1.00x |",
-        f"| 2 networks on 2 threads (one each) | {pair[2]:.3f} | {pair[1] / pair[2]:.2f}x |",
+        f"Medians of 5 runs each, on {args.rows[0]:,} rows x {args.epochs} epochs.",
+        "",
+        "| measurement | seconds | speed-up of 2 threads | others (cores) |",
+        "|---|---|---|---|",
+    ]
+    names = list(bounds)
+    for one, two in zip(names[::2], names[1::2], strict=True):
+        extra.append(f"| {one} | {bounds[one][0]:.3f} | 1.00x | {bounds[one][1]:.2f} |")
+        extra.append(
+            f"| {two} | {bounds[two][0]:.3f} | {bounds[one][0] / bounds[two][0]:.2f}x | "
+            f"{bounds[two][1]:.2f} |"
+        )
+    tiny = costs["tiny"]
+    extra += [
         "",
         "## Dask's costs",
         "",
         "| what | measured |",
         "|---|---|",
-        f"| start a LocalCluster of 2 worker processes | {m['cluster_start']:.2f} s |",
-        f"| scatter these {args.rows:,} rows ({m['rows_mb']:.0f} MB float32) to both workers | "
-        f"{m['scatter_rows']:.3f} s |",
-        f"| scatter all of Fashion-MNIST's training set ({m['full_mb']:.0f} MB float32) to "
-        f"both workers | {m['scatter_full']:.3f} s |",
-        f"| round trip of an empty task | {m['round_trip'] * 1e3:.1f} ms |",
-        f"| sweep of the 8 networks on 50 rows: Dask / threads | {m['tiny_dask']:.3f} s / "
-        f"{m['tiny_local']:.3f} s |",
-        f"| overhead per task (one network each; (Dask - threads) x 2 workers / 8 tasks) | "
-        f"{per_task * 1e3:.1f} ms |",
+        f"| start a LocalCluster of 2 worker processes | {costs['cluster_start']:.2f} s |",
+        f"| scatter {args.rows[0]:,} rows ({costs['rows_mb']:.0f} MB float32) to both "
+        f"workers | {costs['scatter_rows']:.3f} s |",
+        f"| scatter all of Fashion-MNIST's training rows ({costs['full_mb']:.0f} MB float32) "
+        f"to both workers | {costs['scatter_full']:.3f} s |",
+        f"| round trip of an empty task | {costs['round_trip'] * 1e3:.1f} ms |",
+        f"| sweep of the 8 networks on 50 rows, Dask / threads (one task of 4 networks per "
+        f"worker) | {tiny['dask'] * 1e3:.1f} ms / {tiny['threads'] * 1e3:.1f} ms |",
+        f"| overhead per task: the difference (each worker runs one task) | "
+        f"{(tiny['dask'] - tiny['threads']) * 1e3:.1f} ms |",
     ]
     path = Path(args.out)
     write_markdown(
-        path,
-        "Many models at once: fastnn.sweep on threads and on Dask",
-        notes,
-        ["way", "seconds", "steps/s", "speed-up", "target", "met", "others (cores)"],
-        rows,
+        path, "Many models at once: fastnn.sweep on threads and on Dask", notes, header, rows
     )
     with path.open("a") as stream:
         stream.write("\n".join(extra) + "\n")
@@ -339,7 +365,7 @@ def report(args, m):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--rows", type=int, nargs="+", default=[20_000, 60_000])
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="2,000 rows, 2 repeats")
@@ -348,7 +374,7 @@ def main():
     )
     args = parser.parse_args()
     if args.quick:
-        args.rows, args.repeats = 2_000, 2
+        args.rows, args.repeats = [2_000], 2
         if args.out == parser.get_default("out"):
             args.out = str(Path(args.out).with_name("sweep_quick.md"))
     report(args, measure(args))

@@ -20,10 +20,11 @@ its hyper-parameters, a batch size, a number of epochs) on one data set and retu
 - Groups of several networks run one after another, each on up to ``n_jobs``
   threads; lone networks run side by side, one thread each.
 - With ``client=`` (Dask), the data are scattered to every worker once, each group
-  is cut into tasks of as many networks as a worker has threads, and each task runs
-  the same code on its worker. A task holds only its own networks, so when a
-  worker dies the scheduler runs its task again elsewhere from the same starting
-  networks: nothing is lost or counted twice, and the results equal a local run.
+  is cut into about one task per worker (at most ``TASK_THREAD_MULTIPLE`` networks
+  per worker thread), and each task runs the same code on its worker's threads. A
+  task holds only its own networks, so when a worker dies the scheduler runs its
+  task again elsewhere from the same starting networks: nothing is lost or counted
+  twice, and the results equal a local run.
 
 Dask is imported only when ``client`` is given (``pip install fastnn[dask]``).
 """
@@ -84,6 +85,8 @@ METRICS = {"loss": False, "val_loss": False, "train_acc": True, "val_acc": True}
 #: How often a Dask task that raised is tried again. (A task on a worker that died
 #: is always run again elsewhere: that is the scheduler's job, not a retry.)
 DASK_RETRIES = 2
+#: A Dask task trains at most this many networks per thread of its worker.
+TASK_THREAD_MULTIPLE = 4
 #: Seconds to wait for a Dask scheduler to answer, and for its cluster to have a worker.
 DASK_CONNECT_TIMEOUT = 30
 DASK_WORKER_TIMEOUT = 60
@@ -575,8 +578,8 @@ def _train_task(members, data, n_threads):
         return _train_group(members, data, n_threads)
 
 
-def _worker_threads(client):
-    """The fewest threads of any worker: the networks each task gets."""
+def _workers(client):
+    """Return ``(number of workers, fewest threads of a worker)``, once there is one."""
     try:
         client.wait_for_workers(1, timeout=DASK_WORKER_TIMEOUT)
     except TimeoutError:
@@ -585,22 +588,33 @@ def _worker_threads(client):
             f"{DASK_WORKER_TIMEOUT} s; start some (dask worker ADDRESS)"
         ) from None
     workers = client.scheduler_info(n_workers=-1)["workers"]
-    return max(1, min(info["nthreads"] for info in workers.values()))
+    return len(workers), max(1, min(info["nthreads"] for info in workers.values()))
+
+
+def _networks_per_task(group_size, n_workers, threads):
+    """Cut a group into about one task per worker, of at most a few networks per thread.
+
+    Few, large tasks keep the round trips few; the cap bounds the work a dying
+    worker takes with it (its task is trained again from the start elsewhere).
+    """
+    per_worker = -(-group_size // n_workers)
+    return max(1, min(per_worker, TASK_THREAD_MULTIPLE * threads))
 
 
 def _run_dask(groups, data, client, on_done):
     distributed = _import_distributed()
-    threads = _worker_threads(client)
+    n_workers, threads = _workers(client)
     data_future = client.scatter(data, broadcast=True, hash=False)
     futures = []
     try:
         token = uuid.uuid4().hex[:12]
         for number, group in enumerate(groups):
-            for start in range(0, len(group), threads):
+            per_task = _networks_per_task(len(group), n_workers, threads)
+            for start in range(0, len(group), per_task):
                 futures.append(
                     client.submit(
                         _train_task,
-                        group[start : start + threads],
+                        group[start : start + per_task],
                         data_future,
                         threads,
                         key=f"fastnn-sweep-{token}-{number}-{start}",
