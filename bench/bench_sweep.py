@@ -9,7 +9,8 @@ networks (plain SGD, four learning rates x two seeds) on Fashion-MNIST rows,
   scatter of the data included: >= 1.6x.
 
 The three ways run interleaved, so that a change in the machine's load hits them
-alike, on 20,000 rows and on all 60,000. During every run the script measures what the
+alike, on 20,000 rows x 2 epochs (the targets' workload), on all 60,000 rows x 2 and
+on 20,000 x 8 (``--workloads``). During every run the script measures what the
 machine's *other* processes used (in cores, from ``/proc/stat`` minus this process
 tree's CPU time), and it repeats the runs until each way has ``--repeats`` quiet ones
 (others < 0.1 core; at most ``--max-runs``). The table gives the median of all runs
@@ -210,18 +211,19 @@ def measure(args):
     fastnn.sweep(X_all[:300], labels_all[:300], warm, client=client)  # workers load kernels
 
     workloads = {}
-    for rows in args.rows:
+    for rows, epochs in args.workloads:
         X, labels = X_all[:rows], labels_all[:rows]
-        print(f"{source}: {rows:,} rows x {args.epochs} epochs, 8 networks 784-40-10")
-        workloads[rows] = compare_ways(X, labels, args.epochs, args, client, load)
+        print(f"{source}: {rows:,} rows x {epochs} epochs, 8 networks 784-40-10")
+        workloads[rows, epochs] = compare_ways(X, labels, epochs, args, client, load)
 
-    X, labels = X_all[: args.rows[0]], labels_all[: args.rows[0]]
+    rows, epochs = args.workloads[0]
+    X, labels = X_all[:rows], labels_all[:rows]
     bounds = {}
     for name, function in {
-        "group, 8 networks, 1 thread": lambda: group_alone(X, labels, 8, 1, args.epochs),
-        "group, 8 networks, 2 threads": lambda: group_alone(X, labels, 8, 2, args.epochs),
-        "group, 2 networks, 1 thread": lambda: group_alone(X, labels, 2, 1, args.epochs),
-        "group, 2 networks, 2 threads": lambda: group_alone(X, labels, 2, 2, args.epochs),
+        "group, 8 networks, 1 thread": lambda: group_alone(X, labels, 8, 1, epochs),
+        "group, 8 networks, 2 threads": lambda: group_alone(X, labels, 8, 2, epochs),
+        "group, 2 networks, 1 thread": lambda: group_alone(X, labels, 2, 1, epochs),
+        "group, 2 networks, 2 threads": lambda: group_alone(X, labels, 2, 2, epochs),
         "arithmetic loop, 2 lanes, 1 thread": lambda: spin_seconds(1),
         "arithmetic loop, 2 lanes, 2 threads": lambda: spin_seconds(2),
     }.items():
@@ -234,22 +236,24 @@ def measure(args):
             statistics.median(run[1] for run in quiet),
         )
 
-    def scatter_seconds(array):
+    def scatter_seconds(array, direct):
         values = []
         for _ in range(5):
             start = time.perf_counter()
-            future = client.scatter(array, broadcast=True, hash=False)
+            future = client.scatter(array, broadcast=True, hash=False, direct=direct)
             values.append(time.perf_counter() - start)
             client.cancel([future])
         return statistics.median(values)
 
     costs = {
         "cluster_start": cluster_start,
-        "scatter_rows": scatter_seconds(X),
+        "rows": rows,
         "rows_mb": X.nbytes / 1e6,
-        "scatter_full": scatter_seconds(X_all),
         "full_mb": X_all.nbytes / 1e6,
     }
+    for direct in (True, False):
+        costs["scatter_rows", direct] = scatter_seconds(X, direct)
+        costs["scatter_full", direct] = scatter_seconds(X_all, direct)
     round_trips = []
     for _ in range(30):
         start = time.perf_counter()
@@ -276,7 +280,8 @@ def summary(runs, way, quiet_only):
 
 def report(args, m):
     command = "python bench/bench_sweep.py" + (" --quick" if args.quick else "")
-    header = ["rows", "way", "seconds (all runs)", "speed-up (all)", "seconds (quiet runs)"]
+    header = ["rows x epochs", "way", "seconds (all runs)", "speed-up (all)"]
+    header += ["seconds (quiet runs)"]
     header += ["speed-up (quiet)", "target", "met", "quiet runs", "others (cores, median)"]
     rows = []
     labels = {
@@ -284,7 +289,7 @@ def report(args, m):
         "sweep": "one `fastnn.sweep`, 2 threads",
         "dask": "`fastnn.sweep(client=)`, LocalCluster 2 x 1 thread, scatter included",
     }
-    for n_rows, runs in m["workloads"].items():
+    for (n_rows, epochs), runs in m["workloads"].items():
         base_all, _ = summary(runs, "sequential", False)
         base_quiet, _ = summary(runs, "sequential", True)
         for way in WAYS:
@@ -298,7 +303,7 @@ def report(args, m):
                 met = "yes" if quiet and speed_quiet >= target else "**no**"
             rows.append(
                 [
-                    f"{n_rows:,}",
+                    f"{n_rows:,} x {epochs}",
                     labels[way],
                     f"{all_s:.3f}",
                     f"{base_all / all_s:.2f}x",
@@ -311,15 +316,15 @@ def report(args, m):
                 ]
             )
     all_runs = "; ".join(
-        f"{n_rows:,} rows, {way}: "
+        f"{n_rows:,} x {epochs}, {way}: "
         + ", ".join(f"{seconds:.3f} ({others:.2f})" for seconds, others in runs[way])
-        for n_rows, runs in m["workloads"].items()
+        for (n_rows, epochs), runs in m["workloads"].items()
         for way in WAYS
     )
     notes = [
         f"`{command}` on {machine().replace(', one BLAS thread', '')}; Numba threads "
         f"{numba.config.NUMBA_NUM_THREADS}, threading layer {numba.threading_layer()}. "
-        f"{m['source']} rows x {args.epochs} epochs x 8 networks (784-40-10 ReLU/softmax, "
+        f"{m['source']} rows x epochs x 8 networks (784-40-10 ReLU/softmax, "
         f"float32, per-sample SGD at learning rates {', '.join(map(str, RATES))} x seeds "
         f"{', '.join(map(str, SEEDS))}), the loop generated for the layout. "
         "The three ways run interleaved, repeated until each had "
@@ -337,8 +342,8 @@ def report(args, m):
         "",
         "## What bounds the threads",
         "",
-        f"Medians of 3 quiet runs each (of all runs if fewer were quiet), on {args.rows[0]:,} "
-        f"rows x {args.epochs} epochs.",
+        "Medians of 3 quiet runs each (of all runs if fewer were quiet), on "
+        f"{costs['rows']:,} rows x {args.workloads[0][1]} epochs.",
         "",
         "| measurement | seconds | speed-up of 2 threads | others (cores) |",
         "|---|---|---|---|",
@@ -358,10 +363,12 @@ def report(args, m):
         "| what | measured |",
         "|---|---|",
         f"| start a LocalCluster of 2 worker processes | {costs['cluster_start']:.2f} s |",
-        f"| scatter {args.rows[0]:,} rows ({costs['rows_mb']:.0f} MB float32) to both "
-        f"workers | {costs['scatter_rows']:.3f} s |",
+        f"| scatter {costs['rows']:,} rows ({costs['rows_mb']:.0f} MB float32) to both "
+        f"workers, straight / through the scheduler | {costs['scatter_rows', True]:.3f} s / "
+        f"{costs['scatter_rows', False]:.3f} s |",
         f"| scatter all of Fashion-MNIST's training rows ({costs['full_mb']:.0f} MB float32) "
-        f"to both workers | {costs['scatter_full']:.3f} s |",
+        f"to both workers, straight / through the scheduler | "
+        f"{costs['scatter_full', True]:.3f} s / {costs['scatter_full', False]:.3f} s |",
         f"| round trip of an empty task | {costs['round_trip'] * 1e3:.1f} ms |",
         f"| sweep of the 8 networks on 50 rows, Dask / threads (one task of 4 networks per "
         f"worker) | {tiny['dask'] * 1e3:.1f} ms / {tiny['threads'] * 1e3:.1f} ms |",
@@ -377,10 +384,21 @@ def report(args, m):
     print(path.read_text())
 
 
+def workload(text):
+    rows, _, epochs = text.partition("x")
+    return int(rows), int(epochs)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[20_000, 60_000])
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument(
+        "--workloads",
+        type=workload,
+        nargs="+",
+        default=[(20_000, 2), (60_000, 2), (20_000, 8)],
+        metavar="ROWSxEPOCHS",
+        help="the first decides the targets (default: 20000x2 60000x2 20000x8)",
+    )
     parser.add_argument(
         "--repeats", type=int, default=5, help="quiet runs wanted of each way (default: 5)"
     )
@@ -393,7 +411,7 @@ def main():
     )
     args = parser.parse_args()
     if args.quick:
-        args.rows, args.repeats, args.max_runs = [2_000], 2, 2
+        args.workloads, args.repeats, args.max_runs = [(2_000, 2)], 2, 2
         if args.out == parser.get_default("out"):
             args.out = str(Path(args.out).with_name("sweep_quick.md"))
     report(args, measure(args))
