@@ -142,6 +142,47 @@ def noop():
     return None
 
 
+def dask_phases(client, X, labels, epochs, runs=5):
+    """Where a Dask sweep's time goes: medians of the phases of ``runs`` sweeps."""
+    from distributed import get_task_stream
+
+    scatter = client.scatter
+    marks = {}
+
+    def timed_scatter(*args, **kwargs):
+        start = time.perf_counter()
+        future = scatter(*args, **kwargs)
+        marks["scatter"] = (start, time.perf_counter())
+        return future
+
+    client.scatter = timed_scatter  # this client only, for the measurement
+    phases = []
+    try:
+        for _ in range(runs):
+            with get_task_stream(client) as stream:
+                start_wall, start = time.time(), time.perf_counter()
+                fastnn.sweep(X, labels, configs(), epochs=epochs, client=client)
+                end = time.perf_counter()
+            tasks = [task for task in stream.data if task["key"].startswith("fastnn-sweep")]
+            begins = [task["startstops"][0]["start"] - start_wall for task in tasks]
+            ends = [task["startstops"][-1]["stop"] - start_wall for task in tasks]
+            scatter_start, scatter_end = (mark - start for mark in marks["scatter"])
+            phases.append(
+                {
+                    "checks": scatter_start,
+                    "scatter": scatter_end - scatter_start,
+                    "to first task": min(begins) - scatter_end,
+                    "task (slowest)": max(e - b for b, e in zip(begins, ends, strict=True)),
+                    "results back": (end - start) - max(ends),
+                    "total": end - start,
+                    "tasks": len(tasks),
+                }
+            )
+    finally:
+        del client.scatter
+    return {key: statistics.median(phase[key] for phase in phases) for key in phases[0]}
+
+
 def timed(load, function):
     with load:
         start = time.perf_counter()
@@ -267,6 +308,7 @@ def measure(args):
             fastnn.sweep(X[:50], labels[:50], configs(), **kwargs)
             tiny[way].append(time.perf_counter() - start)
     costs["tiny"] = {way: statistics.median(values) for way, values in tiny.items()}
+    costs["phases"] = dask_phases(client, X, labels, epochs)
     client.close()
     cluster.close()
     return {"source": source, "workloads": workloads, "bounds": bounds, "costs": costs}
@@ -374,7 +416,16 @@ def report(args, m):
         f"worker) | {tiny['dask'] * 1e3:.1f} ms / {tiny['threads'] * 1e3:.1f} ms |",
         f"| overhead per task: the difference (each worker runs one task) | "
         f"{(tiny['dask'] - tiny['threads']) * 1e3:.1f} ms |",
+        "",
+        f"Where a Dask sweep's time goes ({costs['rows']:,} rows x {args.workloads[0][1]} "
+        f"epochs, {costs['phases']['tasks']:.0f} tasks of 4 networks; medians of 5 sweeps):",
+        "",
+        "| phase | ms |",
+        "|---|---|",
     ]
+    for phase, seconds in costs["phases"].items():
+        if phase != "tasks":
+            extra.append(f"| {phase} | {seconds * 1e3:.1f} |")
     path = Path(args.out)
     write_markdown(
         path, "Many models at once: fastnn.sweep on threads and on Dask", notes, header, rows

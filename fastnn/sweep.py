@@ -639,7 +639,9 @@ def _run_dask(groups, data, client, on_done):
                     )
                 )
         outcomes = []
-        for _, task_outcomes in distributed.as_completed(futures, with_results=True):
+        for future in distributed.as_completed(futures):
+            # Results come the same way as the data went: straight when possible.
+            task_outcomes = client.gather(future, direct=direct)
             outcomes.extend(task_outcomes)
             on_done(len(task_outcomes))
         return outcomes
