@@ -117,7 +117,8 @@ def _as_numeric(name, values):
 def _float_dtype(*arrays):
     """The float dtype that results from combining ``arrays``: float32 only if all floats are."""
     floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
-    if floats and all(dtype == np.float32 for dtype in floats):
+    # In either byte order: a big-endian float32 array (read from a file) is float32 too.
+    if floats and all(dtype.newbyteorder("=") == np.float32 for dtype in floats):
         return np.dtype(np.float32)
     return np.dtype(np.float64)
 
