@@ -40,7 +40,10 @@ MAX_STEPS = 2**53
 def _check_number(name, value, *, low=None, low_inclusive=True, high=None):
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # a Python int beyond the float range
+        raise ValueError(f"{name} must be finite, got {_shown(value)}") from None
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value!r}")
     if low is not None:
@@ -51,6 +54,12 @@ def _check_number(name, value, *, low=None, low_inclusive=True, high=None):
     if high is not None and value >= high:
         raise ValueError(f"{name} must be < {high}, got {value!r}")
     return value
+
+
+def _shown(value, limit=60):
+    """``repr(value)``, cut short (a 400-digit integer makes an unreadable message)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 class Optimizer:
