@@ -706,8 +706,13 @@ def gradient_descent(f, init_x, lr=0.01, step_num=100):
         raise TypeError(f"f must be callable (x -> scalar), got {type(f).__name__}")
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
         raise TypeError(f"lr must be a real number, got {lr!r}")
-    if not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    try:
+        finite = np.isfinite(float(lr))
+    except OverflowError:  # a Python int beyond the float range
+        finite = False
+    if not (finite and lr > 0):
+        shown = repr(lr) if len(repr(lr)) <= 60 else f"{repr(lr)[:60]}..."
+        raise ValueError(f"lr must be a finite number > 0, got {shown}")
     step_num = check_int("step_num", step_num, minimum=0)
     x = np.array(_as_float("init_x", init_x), copy=True)
     rate = x.dtype.type(lr)
