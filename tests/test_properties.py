@@ -24,6 +24,7 @@ import gzip
 import io
 import json
 import math
+import numbers
 import struct
 import subprocess
 import sys
@@ -772,6 +773,113 @@ def test_bad_optimizers_and_hyper_parameters_are_refused_before_training(spec, o
     elif not isinstance(error, fastnn.TrainingDivergedError) or kwargs.get("epochs", 1) == 1:
         # A refused call, or divergence in the first epoch, leaves the weights as they were.
         assert_array_equal(net.theta, before)
+
+
+SMOOTH = ["sigmoid", "tanh", "identity"]
+
+
+def _positive_finite(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    try:
+        return math.isfinite(float(value)) and value > 0
+    except OverflowError:
+        return False
+
+
+@examples(0.6)
+@given(h=st.one_of(st.sampled_from([1e-4, 1e-5]), st.sampled_from(HYPER_JUNK)), data=st.data())
+def test_backprop_equals_central_differences_on_smooth_networks(h, data):
+    spec = data.draw(network_specs(max_width=4, max_hidden=2), "spec")
+    spec.update(dtype="float64", hidden=data.draw(st.sampled_from(SMOOTH), "hidden"))
+    net = MLP(**spec)
+    n_rows = data.draw(st.integers(1, 4), "n_rows")
+    X = data.draw(hnp.arrays(np.float64, (n_rows, spec["sizes"][0]), elements=st.floats(-2, 2)))
+    T = data.draw(targets_for(spec, n_rows, st.floats(-2, 2)), "T")
+    before = net.theta.copy()
+    with quiet():
+        numerical, error = attempt(net.numerical_gradient, X, T, h=h)
+    assert_array_equal(net.theta, before)  # every nudge is put back
+    assert (error is None) == _positive_finite(h), f"h={h!r}: {error}"
+    if error is None and h in (1e-4, 1e-5):  # steps where the difference is accurate
+        gradient = net.gradient(X, T)
+        for name in gradient:
+            assert_allclose(gradient[name], numerical[name], rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+@st.composite
+def small_problems(draw, outputs=tuple(OUTPUTS)):
+    """A network spec with training data and valid targets of moderate size."""
+    spec = draw(network_specs(outputs=outputs))
+    n_rows = draw(st.integers(1, 10))
+    X = draw(hnp.arrays(np.float64, (n_rows, spec["sizes"][0]), elements=moderate_floats(3)))
+    T = draw(targets_for(spec, n_rows, st.floats(-3, 3)))
+    return spec, X, T
+
+
+@examples(0.6)
+@given(problem=small_problems(), choice=sane_optimizers(), epochs=st.integers(2, 3), data=st.data())
+def test_fit_for_k_epochs_equals_k_partial_fits_bit_for_bit(problem, choice, epochs, data):
+    spec, X, T = problem
+    batch_size = data.draw(st.sampled_from([1, 3, None]), "batch_size")
+    whole, stepped = MLP(**spec), MLP(**spec)
+    with quiet():
+        _, error = attempt(
+            whole.fit,
+            X,
+            T,
+            optimizer=optimizers.get(choice[0], **choice[1]),
+            epochs=epochs,
+            batch_size=batch_size,
+        )
+        assume(error is None)
+        stepped.fit(X, T, optimizer=optimizers.get(choice[0], **choice[1]), batch_size=batch_size)
+        for _ in range(epochs - 1):
+            stepped.partial_fit(X, T, batch_size=batch_size)
+    assert_array_equal(stepped.theta, whole.theta)
+    assert_array_equal(stepped.optimizer_.state_, whole.optimizer_.state_)
+    assert stepped.optimizer_.step_[0] == whole.optimizer_.step_[0]
+
+
+@examples(0.6)
+@given(
+    problem=small_problems(),
+    lr=st.sampled_from([1e2, 1e10, 1e37, 1e300, 1e300]),
+    name=st.sampled_from(["sgd", "momentum", "adam", "rmsprop"]),
+    data=st.data(),
+)
+def test_divergence_rolls_back_to_the_end_of_the_last_complete_epoch(problem, lr, name, data):
+    spec, X, T = problem
+    X = np.where(np.abs(X) < 0.5, 1.0, X)  # inputs that make the huge steps felt
+    epochs = data.draw(st.integers(1, 4), "epochs")
+    batch_size = data.draw(st.sampled_from([1, 2, None]), "batch_size")
+    net = MLP(**spec)
+    with quiet():
+        history, error = attempt(
+            net.fit,
+            X,
+            T,
+            optimizer=optimizers.get(name, lr=lr),
+            epochs=epochs,
+            batch_size=batch_size,
+        )
+    if error is None:
+        assert np.all(np.isfinite(net.theta)) and np.all(np.isfinite(history.loss))
+        return
+    if isinstance(error, ValueError):  # lr=1e300 rounds to inf in float32: refused
+        assert spec["dtype"] == "float32" and lr > 3.4e38
+        return
+    assert isinstance(error, fastnn.TrainingDivergedError)
+    assert 1 <= error.epoch <= epochs and error.step >= 1
+    # The weights and optimizer state are those a fit of epoch - 1 epochs ends with.
+    twin = MLP(**spec)
+    optimizer = optimizers.get(name, lr=lr)
+    if error.epoch > 1:
+        with quiet():
+            twin.fit(X, T, optimizer=optimizer, epochs=error.epoch - 1, batch_size=batch_size)
+        assert_array_equal(net.optimizer_.state_, optimizer.state_)
+        assert net.optimizer_.step_[0] == optimizer.step_[0]
+    assert_array_equal(net.theta, twin.theta)
 
 
 # ================================================================ fastnn.functions
@@ -1643,3 +1751,20 @@ def test_save_writes_only_an_optimizer_that_load_accepts(attribute, value, tmp_p
         return
     loaded = MLP.load(path)
     assert loaded.optimizer_.state_.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: optimizers.SGD(lr=10**400),
+        lambda: optimizers.Adam(betas=(0.9, 10**400)),
+        lambda: optimizers.RMSProp(eps=-(10**400)),
+        lambda: functions.gradient_descent(lambda x: 0.0, [1.0], lr=10**400),
+    ],
+    ids=["SGD lr", "Adam betas", "RMSProp eps", "gradient_descent lr"],
+)
+def test_a_python_int_beyond_float_range_is_named_as_a_bad_value(make):
+    # float(10**400) raises OverflowError (optimizers) and np.isfinite(10**400)
+    # a TypeError about ufunc casting (gradient_descent): neither named the argument.
+    with pytest.raises(ValueError, match=r"(lr|betas\[1\]|eps) must be (finite|a finite number)"):
+        make()
