@@ -296,10 +296,19 @@ def _checked_state(state, n_params, dtype, name="optimizer.state_"):
         or not state.flags.writeable
         or not state.flags.aligned
     ):
-        state = np.array(state, dtype=dtype, order="C", subok=False)
+        source = state
+        with np.errstate(over="ignore"):  # reported below, naming the value
+            state = np.array(state, dtype=dtype, order="C", subok=False)
+    else:
+        source = state
     bad = first_non_finite(state)
     if bad >= 0:
         row, column = divmod(bad, n_params)
+        if np.isfinite(source[row, column]):  # finite, but not in the network's dtype
+            raise ValueError(
+                f"{name}[{row}, {column}] is {source[row, column]}, beyond the range of "
+                f"{np.dtype(dtype).name}, the network's dtype; {_RESET}"
+            )
         raise ValueError(
             f"{name} contains NaN or inf (first at row {row}, column {column}); {_RESET}"
         )
