@@ -543,7 +543,9 @@ def d_softmax_with_loss(d, y):
             "d must be an array: one-hot targets shaped like y, or one class label per row "
             f"of y (shape {y_raw.shape})"
         )
-    if d.size == y_raw.size:
+    # One-hot rows have y's shape; labels (one per row) may have y's size too
+    # when there is one class, so the shape decides, not the size.
+    if d.shape == y_raw.shape or (d.size == y_raw.size and d.ndim != 1):
         d, y = _as_float_pair(d, y_raw)
         if d.shape != y.shape:
             raise ValueError(
