@@ -1064,7 +1064,7 @@ def test_cross_entropy_functions_equal_the_numpy_formulas(pair):
         delta, delta_error = attempt(functions.d_softmax_with_loss, d, y)
     if delta_error is None:
         d_arr = np.asarray(d)
-        if d_arr.size == np.size(y):  # one-hot targets: d and y combine as for the losses
+        if d_arr.shape == np.shape(y):  # one-hot targets: d and y combine as for the losses
             y_arr = np.asarray(y).astype(_result_dtype(d, y))
             one_hot = d_arr.astype(y_arr.dtype)
         else:  # labels: y's dtype
@@ -1074,7 +1074,24 @@ def test_cross_entropy_functions_equal_the_numpy_formulas(pair):
             expected = (y_arr - one_hot.reshape(y_arr.shape)) / y_arr.dtype.type(d_arr.shape[0])
         assert_allclose(delta, expected, equal_nan=True, rtol=RTOL[delta.dtype.type])
     with quiet():
-        _, softmax_error = attempt(functions.softmax_with_loss, d, y)
+        combined, combined_error = attempt(functions.softmax_with_loss, d, y)
+    # softmax_with_loss(d, x) is cross_entropy_error(d, softmax(x)): same refusals, same value.
+    assert (combined_error is None) == (error is None)
+    if combined_error is None:
+        scores = np.asarray(y).astype(_result_dtype(y))
+        with quiet():
+            expected = _cross_entropy(d, _softmax(scores.astype(np.float64)).astype(scores.dtype))
+        assert_allclose(combined, expected, equal_nan=True, rtol=RTOL[scores.dtype.type] * 10)
+    labels = np.asarray(d) if isinstance(d, np.ndarray) else None
+    if (
+        labels is not None
+        and labels.dtype.kind in "iu"
+        and np.ndim(y) == 2
+        and labels.shape == (np.shape(y)[0],)
+        and labels.min() >= 0
+        and labels.max() < np.shape(y)[1]
+    ):
+        assert error is None and delta_error is None, "valid class labels were refused"
 
 
 @examples(0.6)
@@ -1782,3 +1799,11 @@ def test_a_float64_state_beyond_float32_is_named_as_out_of_range():
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match=r"state_\[1, 3\] is 1e\+300, beyond .* float32"):
             net.fit(np.ones((2, 2)), [0, 1], optimizer=opt)
+
+
+def test_d_softmax_with_loss_takes_labels_for_a_single_class():
+    # d.size == y.size made labels of a one-class y count as one-hot rows of
+    # the wrong shape; cross_entropy_error accepted the same labels.
+    y = np.array([[1.0], [1.0]])
+    assert_array_equal(functions.d_softmax_with_loss(np.array([0, 0]), y), np.zeros((2, 1)))
+    assert functions.cross_entropy_error(np.array([0, 0]), y) == pytest.approx(-np.log(1 + 1e-7))
