@@ -1605,7 +1605,10 @@ def parse_idx(content):
     dtype = np.dtype(IDX_TYPES[content[2]])
     if len(content) - 4 - 4 * n_dims != math.prod(shape) * dtype.itemsize:
         return None
-    return np.frombuffer(content[4 + 4 * n_dims :], dtype=dtype).reshape(shape)
+    try:
+        return np.frombuffer(content[4 + 4 * n_dims :], dtype=dtype).reshape(shape)
+    except ValueError:  # no NumPy array has this shape, even with no elements
+        return None
 
 
 def zlib_error():
@@ -1923,3 +1926,13 @@ def test_d_softmax_with_loss_takes_labels_for_a_single_class():
     y = np.array([[1.0], [1.0]])
     assert_array_equal(functions.d_softmax_with_loss(np.array([0, 0]), y), np.zeros((2, 1)))
     assert functions.cross_entropy_error(np.array([0, 0]), y) == pytest.approx(-np.log(1 + 1e-7))
+
+
+def test_read_idx_names_a_shape_numpy_cannot_hold(tmp_path):
+    # A zero dimension makes the data 0 bytes, but the other dimensions
+    # multiply beyond 2**63: NumPy's reshape refused with a message that named
+    # neither the file nor its header.
+    path = tmp_path / "images-idx"
+    path.write_bytes(bytes([0, 0, 8, 4]) + struct.pack(">4I", 65536, 2**24, 2**24, 0))
+    with pytest.raises(ValueError, match=r"images-idx: IDX header says shape \(65536, "):
+        read_idx(path)
