@@ -125,7 +125,8 @@ class Optimizer:
                     f"{name} instead"
                 )
             setattr(self, name, value)
-        return params
+        # The normal form: amsgrad=10**400 is True here, and rounds as a flag.
+        return self.get_params()
 
     def _slots(self):
         raise NotImplementedError
