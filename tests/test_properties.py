@@ -80,7 +80,7 @@ INTERNAL_ERRORS = (IndexError, KeyError, UnicodeError, json.JSONDecodeError)
 LIBRARY = (str(REPO / "fastnn"), str(REPO / "kernels"))
 # Messages of Python's and NumPy's own errors: raised from C code, they have no
 # frame of their own, so they are recognised by their text. The library's
-# messages that quote one say what the argument "must" be first.
+# messages may quote one, after their own words and a colon or parenthesis.
 FOREIGN_MESSAGES = (
     "ufunc '",
     "object is not subscriptable",
@@ -111,7 +111,10 @@ def check_documented(error):
             f":{frame.tb_lineno} instead of an error of the library's own: {error}"
         ) from error
     message = str(error)
-    if any(text in message for text in FOREIGN_MESSAGES) and " must " not in message:
+    for text in FOREIGN_MESSAGES:
+        before = message.split(text)[0] if text in message else None
+        if before is None or ":" in before or "(" in before:
+            continue
         raise AssertionError(
             f"{type(error).__name__} with Python's or NumPy's message, not one naming the "
             f"argument: {error}"
@@ -338,8 +341,30 @@ def one_hot_of(targets, spec):
     return targets.astype(np.float64).reshape(targets.shape[0], -1)
 
 
+def assert_close_normwise(actual, expected, dtype, scale=1.0, err_msg="", whole=None):
+    """``|actual - expected| <= rtol * max|whole| + atol`` elementwise (max-norm relative).
+
+    ``whole`` is the vector ``expected`` is part of (default: ``expected``).
+
+    Elementwise relative error cannot hold where a value comes from
+    cancellation: tanh' = 1 - a**2 at a saturated unit is a few float32 ulps of
+    1, so the last-bit difference between two tanh implementations changes it
+    by percent. Such entries are small next to the largest one, which is what
+    a gradient or an output vector is accurate to.
+    """
+    tol = tolerances(dtype, scale)
+    whole = expected if whole is None else whole
+    bound = tol["rtol"] * float(np.max(np.abs(whole), initial=0.0)) + tol["atol"]
+    assert_allclose(actual, expected, rtol=0, atol=bound, err_msg=err_msg)
+
+
 def tolerances(dtype, scale=1.0):
-    """rtol and atol for comparing the compiled kernels with the reference."""
+    """rtol and atol for comparing the compiled kernels with the reference.
+
+    Ten times conftest's per-kernel tolerances, since a network chains several
+    kernels (fused multiply-adds and summation order differ); atol grows with
+    the inputs' magnitude, the scale of the cancellation in ``x @ W + b``.
+    """
     dtype = np.dtype(dtype).type
     return {"rtol": RTOL[dtype] * 10, "atol": ATOL[dtype] * 10 * max(1.0, scale)}
 
@@ -556,6 +581,8 @@ def test_predict_loss_accuracy_gradient_take_any_input_or_name_it(spec, data):
     T = data.draw(any_targets(spec, _rows(X)), "T")
     before = net.theta.copy()
     with quiet():
+        if _ragged(X):  # see test_predict_names_ragged_rows (fastnn/model.py)
+            X = np.zeros((1, 1, 1))
         predicted, error = attempt(net.predict, X)
         clean, single = _valid_input(X, spec["sizes"][0], net.dtype)
         if clean is None:
@@ -569,6 +596,24 @@ def test_predict_loss_accuracy_gradient_take_any_input_or_name_it(spec, data):
         for method in (net.loss, net.gradient) + ((net.accuracy,) if net.is_classifier else ()):
             attempt(method, X, T)
     assert_array_equal(net.theta, before)  # reading never changes the weights
+
+
+def _ragged(X):
+    try:
+        np.asarray(X)
+    except ValueError:
+        return True
+    return False
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="fastnn/model.py MLP.predict calls np.ndim(X) before checking X: "
+    "MLP([1, 2]).predict([[1.0, 2.0], [3.0]]) lets NumPy's ValueError ('setting an array "
+    "element with a sequence...') out, where loss/gradient give 'X must be array-like numbers'",
+)
+def test_predict_names_ragged_rows():
+    check_documented(attempt(MLP([1, 2], seed=0).predict, [[1.0, 2.0], [3.0]])[1])
 
 
 def _valid_input(X, n_inputs, dtype):
@@ -667,13 +712,15 @@ def test_compiled_kernels_equal_the_reference_on_predict_loss_and_gradient(spec,
     scale = float(np.max(np.abs(np.asarray(X, dtype=np.float64)), initial=1.0))
     tol = tolerances(net.dtype, scale)
     with quiet():
-        assert_allclose(net.predict(X), ref.predict(X), **tol)
+        assert_close_normwise(net.predict(X), ref.predict(X), net.dtype, scale)
         assert_allclose(net.loss(X, T), ref.loss(X, T), **tol)
         if net.is_classifier:
             _assert_accuracy_close(net, ref, X, T)
         gradient, expected = net.gradient(X, T), ref.gradient(X, T)
+    # One gradient vector (theta's layout): relative to its largest entry.
+    flat = np.concatenate([np.ravel(value) for value in expected.values()])
     for name in expected:
-        assert_allclose(gradient[name], expected[name], err_msg=name, **tol)
+        assert_close_normwise(gradient[name], expected[name], net.dtype, scale, name, flat)
 
 
 def _assert_accuracy_close(net, ref, X, T):
@@ -738,7 +785,9 @@ def sane_optimizers(draw):
         if not extra["nesterov"]:
             extra["dampening"] = draw(st.sampled_from([0.0, 0.3]))
     elif name == "rmsprop":
-        extra = {"centered": draw(st.booleans()), "momentum": draw(st.sampled_from([0.0, 0.5]))}
+        # centered=True meets a bug of kernels/optimizers.py on tiny gradients:
+        # see test_centered_rmsprop_stays_finite_on_tiny_gradients.
+        extra = {"centered": False, "momentum": draw(st.sampled_from([0.0, 0.5]))}
     elif name in ("adam", "adamw"):
         extra = {"amsgrad": draw(st.booleans())}
     elif name == "adagrad":
@@ -921,6 +970,40 @@ def test_numerical_gradient_names_a_bad_h(h):
     net = MLP([2, 2], seed=0)
     with pytest.raises(ValueError, match="h must be"):
         net.numerical_gradient([[1.0, 2.0]], [1], h=h)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="kernels/optimizers.py rmsprop_step (centered): the square average v is flushed "
+    "to 0 when subnormal but the mean gradient is not, so sqrt(v - mean*mean) takes the root "
+    "of a negative number and the weights become NaN where the reference stays finite: "
+    "MLP([1, 2], output='identity', dtype='float64', seed=0).fit(np.zeros((4, 1)), "
+    "np.full((4, 2), 1e-160), optimizer=optimizers.RMSProp(centered=True), shuffle=False) "
+    "raises TrainingDivergedError; with backend='numpy' it trains",
+)
+@examples(0.2)
+@given(
+    dtype=st.sampled_from(["float32", "float64"]),
+    target=st.floats(1e-300, 1e-10),
+    batch_size=st.sampled_from([1, 4]),
+    eps=st.sampled_from([1e-8, 1e-3]),
+)
+@example(dtype="float64", target=1e-160, batch_size=1, eps=1e-8)
+def test_centered_rmsprop_stays_finite_on_tiny_gradients(dtype, target, batch_size, eps):
+    thetas = []
+    for backend in ("numba", "numpy"):
+        net = MLP([1, 2], output="identity", dtype=dtype, seed=0, backend=backend)
+        optimizer = optimizers.RMSProp(centered=True, eps=eps)
+        with quiet():
+            net.fit(
+                np.zeros((4, 1)),
+                np.full((4, 2), target),
+                optimizer=optimizer,
+                shuffle=False,
+                batch_size=batch_size,
+            )
+        thetas.append(net.theta)
+    assert_allclose(thetas[0], thetas[1], **tolerances(dtype))
 
 
 @st.composite
@@ -1936,3 +2019,13 @@ def test_read_idx_names_a_shape_numpy_cannot_hold(tmp_path):
     path.write_bytes(bytes([0, 0, 8, 4]) + struct.pack(">4I", 65536, 2**24, 2**24, 0))
     with pytest.raises(ValueError, match=r"images-idx: IDX header says shape \(65536, "):
         read_idx(path)
+
+
+def test_a_flag_given_as_a_huge_int_is_a_flag():
+    # amsgrad=10**400 is True (as bool() says), but set after construction,
+    # bind() rounded the raw value to the network's dtype: OverflowError.
+    net = MLP([2, 2], seed=0)
+    optimizer = optimizers.Adam()
+    optimizer.amsgrad = 10**400
+    net.fit(np.ones((2, 2)), [0, 1], optimizer=optimizer)
+    assert optimizer.amsgrad is True
