@@ -820,12 +820,31 @@ def test_short_fits_on_the_compiled_kernels_equal_the_reference(spec, data):
     (history, error), (ref_history, ref_error) = results
     assert type(error) is type(ref_error)
     assert np.all(np.isfinite(net.theta)) and np.all(np.isfinite(ref.theta))
+    if history is not None and not _stable(ref_history):
+        event("training blew up: not compared")
+        return
+    # As test_training.py; vectors relative to their largest entry (see assert_close_normwise).
     f32 = net.dtype == np.float32
     tol = {"rtol": 1e-4, "atol": 1e-5} if f32 else {"rtol": 1e-6, "atol": 1e-12}
-    assert_allclose(net.theta, ref.theta, **tol)
+    _assert_close_as_vectors(net.theta, ref.theta, **tol)
     if history is not None:
         assert_allclose(history.loss, ref_history.loss, **tol)
-        assert_allclose(net.optimizer_.state_, ref.optimizer_.state_, **tol)
+        _assert_close_as_vectors(net.optimizer_.state_, ref.optimizer_.state_, **tol)
+
+
+def _assert_close_as_vectors(actual, expected, rtol, atol):
+    bound = rtol * float(np.max(np.abs(expected), initial=0.0)) + atol
+    assert_allclose(actual, expected, rtol=0, atol=bound)
+
+
+def _stable(history):
+    """False when the loss grew a thousandfold within the fit.
+
+    Then every step multiplies the rounding differences between the backends
+    (the weights grow exponentially), and no tolerance holds: chaos, not a bug.
+    """
+    steps = history.step_loss
+    return bool(np.all(np.isfinite(steps)) and steps.max() <= 1e3 * max(steps[0], 1.0))
 
 
 # ---------------------------------------------------------------- bad optimizers
@@ -1004,6 +1023,57 @@ def test_centered_rmsprop_stays_finite_on_tiny_gradients(dtype, target, batch_si
             )
         thetas.append(net.theta)
     assert_allclose(thetas[0], thetas[1], **tolerances(dtype))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="fastnn/model.py: fit checks that the weights are finite after the last update, "
+    "not that they still compute: X = np.full((7, 3), 3.875); X[0, 1] = 0; net = MLP([3, 3, "
+    "2, 1], hidden='identity', output='identity', dtype='float32', seed=7573); "
+    "net.fit(X, np.zeros(7), optimizer=optimizers.Momentum(lr=0.01)) returns normally "
+    "(history.loss [1.1e21]) with weights of about 1e16, and then net.loss(X, np.zeros(7)) is "
+    "inf and net.predict(X) is -inf (NaN with backend='numpy')",
+)
+@examples(0.2)
+@given(
+    problem=st.builds(
+        lambda X, T: (
+            {
+                "sizes": [3, 3, 2, 1],
+                "hidden": "identity",
+                "output": "identity",
+                "dtype": "float32",
+                "seed": 7573,
+            },
+            X,
+            T,
+        ),
+        hnp.arrays(np.float64, (7, 3), elements=st.floats(-4, 4)),
+        hnp.arrays(np.float64, (7, 1), elements=st.floats(-1, 1)),
+    ),
+    lr=st.sampled_from([0.01, 0.03]),
+)
+@example(
+    problem=(
+        {
+            "sizes": [3, 3, 2, 1],
+            "hidden": "identity",
+            "output": "identity",
+            "dtype": "float32",
+            "seed": 7573,
+        },
+        np.array([[3.875, 0, 3.875]] + [[3.875] * 3] * 6),
+        np.zeros((7, 1)),
+    ),
+    lr=0.01,
+)
+def test_a_fit_that_returns_leaves_weights_that_compute_the_training_loss(problem, lr):
+    spec, X, T = problem
+    net = MLP(**spec)
+    with quiet():
+        _, error = attempt(net.fit, X, T, optimizer=optimizers.Momentum(lr=lr))
+        if error is None:
+            assert np.isfinite(net.loss(X, T))
 
 
 @st.composite
@@ -1877,10 +1947,14 @@ def test_estimators_on_the_compiled_kernels_equal_the_reference(classifier, para
     assert type(errors[0]) is type(errors[1])
     if errors[0] is not None:
         return
+    if not _stable(estimators[1].history_):
+        event("training blew up: not compared")
+        return
     f32 = params["dtype"] == "float32"
     tol = {"rtol": 1e-3, "atol": 1e-4} if f32 else {"rtol": 1e-6, "atol": 1e-10}
-    outputs = [e.predict_proba(X) if classifier else e.predict(X) for e in estimators]
-    assert_allclose(outputs[0], outputs[1], **tol)
+    with quiet():
+        outputs = [e.predict_proba(X) if classifier else e.predict(X) for e in estimators]
+    _assert_close_as_vectors(outputs[0], outputs[1], **tol)
 
 
 @examples(0.4)
