@@ -1443,7 +1443,7 @@ def trained_networks(draw):
         if spec["output"] != "identity":
             T = T / T.sum(axis=1, keepdims=True) if spec["output"] == "softmax" else T / (1 + T)
         with quiet():
-            net.fit(X, T, optimizer=optimizers.get(name, **hyper), epochs=2)
+            attempt(net.fit, X, T, optimizer=optimizers.get(name, **hyper), epochs=2)
         if draw(st.booleans()):
             net.optimizer_.reset()
     return net
@@ -1457,14 +1457,16 @@ def test_a_loaded_model_predicts_and_trains_exactly_like_the_saved_one(net, data
     X = data.draw(hnp.arrays(np.float64, (4, net.sizes[0]), elements=moderate_floats()), "X")
     assert_array_equal(loaded.theta, net.theta)
     assert loaded.theta.dtype == net.theta.dtype
-    assert_array_equal(loaded.predict(X), net.predict(X))
+    with quiet():
+        T = net.predict(X)  # targets of the right form for any output
+        assert_array_equal(loaded.predict(X), T)
     assert loaded.rng.bit_generator.state == net.rng.bit_generator.state
     if net.optimizer_ is not None:
         assert loaded.optimizer_.state_dict()["params"] == net.optimizer_.state_dict()["params"]
-        T = net.predict(X)  # valid targets for any output
-        with quiet():
-            net.partial_fit(X, T)
-            loaded.partial_fit(X, T)
+        with quiet():  # an overflowing network may refuse its own outputs, or diverge
+            _, error = attempt(net.partial_fit, X, T)
+            _, loaded_error = attempt(loaded.partial_fit, X, T)
+        assert type(loaded_error) is type(error)
         assert_array_equal(loaded.theta, net.theta)
 
 
