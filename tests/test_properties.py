@@ -823,9 +823,11 @@ def test_short_fits_on_the_compiled_kernels_equal_the_reference(spec, data):
     if history is not None and not _stable(ref_history):
         event("training blew up: not compared")
         return
-    # As test_training.py; vectors relative to their largest entry (see assert_close_normwise).
+    # test_training.py's tolerances, vectors relative to their largest entry (see
+    # assert_close_normwise); float32 looser: random networks saturate, and sigmoid'
+    # = a(1 - a) from a float32 output near 1 keeps only a few significant bits.
     f32 = net.dtype == np.float32
-    tol = {"rtol": 1e-4, "atol": 1e-5} if f32 else {"rtol": 1e-6, "atol": 1e-12}
+    tol = {"rtol": 1e-3, "atol": 1e-5} if f32 else {"rtol": 1e-6, "atol": 1e-12}
     _assert_close_as_vectors(net.theta, ref.theta, **tol)
     if history is not None:
         assert_allclose(history.loss, ref_history.loss, **tol)
