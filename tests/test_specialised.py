@@ -317,3 +317,20 @@ def test_a_change_in_any_kernel_file_gives_a_new_module(monkeypatch):
     monkeypatch.setattr(_specialised, "_fingerprint", lambda: "0123456789abcdef")
     after = _specialised.source_text(spec)
     assert before != after and before.split("\n", 1)[1] == after.split("\n", 1)[1]
+
+
+def test_layouts_the_generator_does_not_cover_fall_back_to_the_generic_loop():
+    sizes = [3] + [2] * 9  # nine layers: more than generated loops are made for
+    net = MLP(sizes, dtype="float64", seed=0, specialise=True)
+    opt = optimizers.SGD(lr=0.05)
+    assert (
+        _specialised.spec_for(
+            net.sizes, net.layout, net.loss_code, net.dtype, opt.code, opt.hyper_vector("float64")
+        )
+        is None
+    )
+    X, T = data(sizes, "softmax", "float64", 30)
+    twin = MLP(sizes, dtype="float64", seed=0, specialise=False)
+    net.fit(X, T, optimizer=opt)
+    twin.fit(X, T, optimizer=optimizers.SGD(lr=0.05))
+    np.testing.assert_array_equal(net.theta, twin.theta)  # the very same (generic) loop
