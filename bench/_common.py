@@ -3,7 +3,7 @@
 import os
 
 # One thread for every BLAS, set before NumPy loads: the comparison is per core.
-for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
+for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import platform  # noqa: E402

@@ -59,6 +59,12 @@ def as_matrix(name, values, n_columns, dtype):
     source = array
     if array.dtype == dtype and array.flags.c_contiguous:
         bad = first_non_finite(array)  # already what the kernels take: no copy
+    elif not _numba_types(array.dtype):
+        # Numba cannot read float16, extended precision or a foreign byte order:
+        # NumPy casts (rounding once, as the compiled pass would), then we scan.
+        with np.errstate(over="ignore", invalid="ignore"):
+            array = np.ascontiguousarray(source.astype(dtype))
+        bad = first_non_finite(array)
     else:
         # One compiled pass casts and checks (a cast then a scan would be two).
         array = np.empty(source.shape, dtype=dtype)
@@ -76,6 +82,11 @@ def as_matrix(name, values, n_columns, dtype):
             "clean or impute the data first"
         )
     return array
+
+
+def _numba_types(dtype):
+    """True if compiled kernels can read arrays of ``dtype`` (native bool, int, float32/64)."""
+    return dtype.isnative and (dtype.kind in "biu" or dtype.itemsize in (4, 8))
 
 
 def positive_int_argument(text):

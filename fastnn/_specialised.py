@@ -18,6 +18,7 @@ The cache directory is ``$FASTNN_KERNEL_CACHE`` if set, else
 the system's temporary directory. Deleting it is always safe.
 """
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -27,6 +28,10 @@ import tempfile
 import threading
 from pathlib import Path
 
+import llvmlite
+import numba
+
+import kernels
 from fastnn._atomic import atomic_write
 from kernels import codes
 from kernels import generated as generator
@@ -94,8 +99,30 @@ def spec_for(sizes, layout, loss_code, dtype, opt_code, hyper):
     )
 
 
+@functools.cache
+def _fingerprint():
+    """A hash of every kernel source file, and of the Numba and llvmlite versions.
+
+    Numba's cache of a generated module is keyed on that file alone, not on the
+    kernels it calls (``_sample_loss_delta``, the intrinsics); putting this
+    fingerprint into the module's text gives every version of them a file of
+    its own, so an upgraded fastnn never loads machine code built from older
+    kernels.
+    """
+    digest = hashlib.sha256(f"numba {numba.__version__} llvmlite {llvmlite.__version__}".encode())
+    for path in sorted(Path(kernels.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def source_text(spec):
+    """The text of the module generated for ``spec``, headed by the kernels' fingerprint."""
+    return f"# kernels fingerprint {_fingerprint()}\n" + generator.source(spec)
+
+
 def _import(spec):
-    text = generator.source(spec)
+    text = source_text(spec)
     digest = hashlib.sha256(text.encode()).hexdigest()[:20]
     module_name = f"fastnn_generated_{digest}"
     if module_name in sys.modules:

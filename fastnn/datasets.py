@@ -177,7 +177,10 @@ def _read_idx_stream(stream, path, file_size, compressed, max_bytes):
             f"{path}: the stream holds more than the {n_bytes} bytes of data its header "
             f"declares (shape {shape}): trailing data or a corrupt header"
         )
-    return buffer.view(dtype).reshape(shape)
+    try:
+        return buffer.view(dtype).reshape(shape)
+    except ValueError:  # 0 bytes, but the other dimensions multiply beyond 2**63
+        raise ValueError(f"{declared}, a shape NumPy cannot hold: corrupt") from None
 
 
 def _find_files(path, default_dirs):

@@ -112,7 +112,7 @@ def _as_numeric_array(name, values, estimator_name):
     if array.dtype.kind == "O":
         try:
             array = array.astype(np.float64)
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, OverflowError) as error:  # 10**400 fits no float
             raise TypeError(
                 f"{name} must hold numbers; converting it to float failed: {error}"
             ) from None

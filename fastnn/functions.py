@@ -117,7 +117,8 @@ def _as_numeric(name, values):
 def _float_dtype(*arrays):
     """The float dtype that results from combining ``arrays``: float32 only if all floats are."""
     floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
-    if floats and all(dtype == np.float32 for dtype in floats):
+    # In either byte order: a big-endian float32 array (read from a file) is float32 too.
+    if floats and all(dtype.newbyteorder("=") == np.float32 for dtype in floats):
         return np.dtype(np.float32)
     return np.dtype(np.float64)
 
@@ -542,7 +543,9 @@ def d_softmax_with_loss(d, y):
             "d must be an array: one-hot targets shaped like y, or one class label per row "
             f"of y (shape {y_raw.shape})"
         )
-    if d.size == y_raw.size:
+    # One-hot rows have y's shape; labels (one per row) may have y's size too
+    # when there is one class, so the shape decides, not the size.
+    if d.shape == y_raw.shape or (d.size == y_raw.size and d.ndim != 1):
         d, y = _as_float_pair(d, y_raw)
         if d.shape != y.shape:
             raise ValueError(
@@ -705,8 +708,13 @@ def gradient_descent(f, init_x, lr=0.01, step_num=100):
         raise TypeError(f"f must be callable (x -> scalar), got {type(f).__name__}")
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
         raise TypeError(f"lr must be a real number, got {lr!r}")
-    if not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    try:
+        finite = np.isfinite(float(lr))
+    except OverflowError:  # a Python int beyond the float range
+        finite = False
+    if not (finite and lr > 0):
+        shown = repr(lr) if len(repr(lr)) <= 60 else f"{repr(lr)[:60]}..."
+        raise ValueError(f"lr must be a finite number > 0, got {shown}")
     step_num = check_int("step_num", step_num, minimum=0)
     x = np.array(_as_float("init_x", init_x), copy=True)
     rate = x.dtype.type(lr)

@@ -1,5 +1,6 @@
 """The multilayer perceptron: a flat parameter vector and a thin layer over the kernels."""
 
+import math
 import numbers
 import threading
 from contextlib import contextmanager
@@ -26,6 +27,18 @@ PREDICT_CHUNK = 4096
 #: seconds, then cached on disk); smaller ones use the generic loop, which is
 #: already compiled and finishes before a new layout would have compiled.
 SPECIALISE_MIN_ROWS = 10_000
+
+
+#: The widest layer a network may have (a guard against typos such as 10**9).
+MAX_WIDTH = 2**31 - 1
+
+
+def _finite(value):
+    """True if the real number ``value`` is finite as a float (10**400 is not)."""
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -250,16 +263,29 @@ class MLP:
                 raise TypeError(f"sizes[{position}] must be an integer, got {size!r}")
             if size < 1:
                 raise ValueError(f"sizes[{position}] must be >= 1, got {size!r}")
+            if size > MAX_WIDTH:
+                raise ValueError(f"sizes[{position}] must be <= {MAX_WIDTH:,}, got {size!r}")
         return [int(size) for size in sizes]
 
     @staticmethod
     def _check_hidden(hidden, n_hidden):
-        names = [hidden] * n_hidden if isinstance(hidden, str) else list(hidden)
+        if isinstance(hidden, str):
+            names = [hidden] * n_hidden
+        else:
+            try:
+                names = list(hidden)
+            except TypeError:
+                raise TypeError(
+                    "hidden must be an activation name or a list of names, one per hidden "
+                    f"layer, got {hidden!r}"
+                ) from None
         if len(names) != n_hidden:
             raise ValueError(
                 f"hidden has {len(names)} names, the network has {n_hidden} hidden layers"
             )
-        for name in names:
+        for position, name in enumerate(names):
+            if not isinstance(name, str):
+                raise TypeError(f"hidden[{position}] must be an activation name, got {name!r}")
             if name not in codes.ACTIVATION_CODES:
                 raise ValueError(
                     f"hidden: unknown activation {name!r}; choose one of "
@@ -275,7 +301,7 @@ class MLP:
             return init
         if isinstance(init, bool) or not isinstance(init, numbers.Real):
             raise TypeError(f"init must be 'he', 'xavier' or a float std, got {init!r}")
-        if not np.isfinite(init) or init <= 0:
+        if not _finite(init) or init <= 0:
             raise ValueError(f"init as a std must be a positive finite number, got {init!r}")
         return float(init)
 
@@ -313,7 +339,14 @@ class MLP:
                 std = np.sqrt(1.0 / fan_in)
             else:
                 std = self.init
-            self.params[f"W{layer}"][...] = std * self.rng.standard_normal((fan_in, fan_out))
+            weights = std * self.rng.standard_normal((fan_in, fan_out))
+            with np.errstate(over="ignore"):
+                self.params[f"W{layer}"][...] = weights
+            if kernels.first_non_finite(self.params[f"W{layer}"]) >= 0:
+                raise ValueError(
+                    f"init={self.init!r} gives weights beyond the range of {self._dtype.name} "
+                    f"(layer {layer}); use a smaller std or dtype='float64'"
+                )
 
     # ------------------------------------------------------------ properties
 
@@ -487,8 +520,9 @@ class MLP:
         ndarray, shape (n_samples, outputs), or (outputs,) for a 1-D sample
         """
         with self._guard.reading("predict"):
+            matrix = self._inputs(X)  # first: it names a ragged or bad X
             single = np.ndim(X) == 1 and self._sizes[0] > 1
-            X = self._inputs(X)
+            X = matrix
             out = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
             for rows, _, y in self._forward_chunks(X):
                 out[rows] = y
@@ -556,7 +590,7 @@ class MLP:
         """
         if isinstance(h, bool) or not isinstance(h, numbers.Real):
             raise TypeError(f"h must be a positive number, got {h!r}")
-        if not np.isfinite(h) or h <= 0:
+        if not _finite(h) or h <= 0:
             raise ValueError(f"h must be a positive finite number, got {h!r}")
         with self._guard.training("numerical_gradient"):  # it nudges the weights
             X = self._inputs(X)

@@ -40,7 +40,10 @@ MAX_STEPS = 2**53
 def _check_number(name, value, *, low=None, low_inclusive=True, high=None):
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # a Python int beyond the float range
+        raise ValueError(f"{name} must be finite, got {_shown(value)}") from None
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value!r}")
     if low is not None:
@@ -51,6 +54,12 @@ def _check_number(name, value, *, low=None, low_inclusive=True, high=None):
     if high is not None and value >= high:
         raise ValueError(f"{name} must be < {high}, got {value!r}")
     return value
+
+
+def _shown(value, limit=60):
+    """``repr(value)``, cut short (a 400-digit integer makes an unreadable message)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 class Optimizer:
@@ -116,7 +125,8 @@ class Optimizer:
                     f"{name} instead"
                 )
             setattr(self, name, value)
-        return params
+        # The normal form: amsgrad=10**400 is True here, and rounds as a flag.
+        return self.get_params()
 
     def _slots(self):
         raise NotImplementedError
@@ -287,10 +297,19 @@ def _checked_state(state, n_params, dtype, name="optimizer.state_"):
         or not state.flags.writeable
         or not state.flags.aligned
     ):
-        state = np.array(state, dtype=dtype, order="C", subok=False)
+        source = state
+        with np.errstate(over="ignore"):  # reported below, naming the value
+            state = np.array(state, dtype=dtype, order="C", subok=False)
+    else:
+        source = state
     bad = first_non_finite(state)
     if bad >= 0:
         row, column = divmod(bad, n_params)
+        if np.isfinite(source[row, column]):  # finite, but not in the network's dtype
+            raise ValueError(
+                f"{name}[{row}, {column}] is {source[row, column]}, beyond the range of "
+                f"{np.dtype(dtype).name}, the network's dtype; {_RESET}"
+            )
         raise ValueError(
             f"{name} contains NaN or inf (first at row {row}, column {column}); {_RESET}"
         )

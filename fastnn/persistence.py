@@ -108,13 +108,36 @@ def save_model(net, path):
     }
     optimizer = net.optimizer_
     if optimizer is not None:
+        step, state = _savable_optimizer(optimizer, net)
         arrays["optimizer_name"] = np.array(optimizer.name)
         arrays["optimizer_params"] = np.array(json.dumps(optimizer.get_params()))
-        arrays["optimizer_step"] = np.array(int(optimizer.step_[0]), dtype=np.int64)
-        if optimizer.state_ is not None:
-            arrays["optimizer_state"] = optimizer.state_
+        arrays["optimizer_step"] = np.array(step, dtype=np.int64)
+        if state is not None:
+            arrays["optimizer_state"] = state
     with atomic_write(path) as stream:
         np.savez(stream, **arrays)
+
+
+def _savable_optimizer(optimizer, net):
+    """Return the step count and state to save, checked as :func:`load_model` checks them.
+
+    ``net.optimizer_`` is a public object a user may have edited after ``fit``;
+    writing it unchecked gave files that save wrote and load refused.
+    """
+    try:
+        optimizer.hyper_vector(net.dtype)  # also puts valid values in their normal form
+        step = int(optimizers_module._checked_step(optimizer.step_)[0])
+        state = optimizer.state_
+        if state is not None:
+            state = optimizers_module._checked_state(state, net.n_params, net.dtype)
+        elif step != 0:
+            raise ValueError(
+                f"optimizer.state_ is None after {step} steps; call optimizer.reset() to "
+                "start from fresh state"
+            )
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"save: the network's optimizer cannot be saved: {error}") from None
+    return step, state
 
 
 def load_model(cls, path):

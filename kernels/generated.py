@@ -50,7 +50,7 @@ from kernels.codes import (
 )
 
 #: Bump when the generated code changes, so old cached modules are not reused.
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 6
 
 # Inputs at least this wide (images) have their zeros skipped through a nonzero
 # bit mask; narrower ones are cheaper to run in full.
@@ -591,7 +591,8 @@ class _Generator:
                 a = flush(f"vfma({s('alpha')}, {state_load(1)}, vmul({s('akeep')}, {g}))")
                 w(f"{g}_a = {a}")
                 state_store(1, f"{g}_a")
-                w(f"{g}_den = vadd(vsqrt(vsub({g}_v, vmul({g}_a, {g}_a))), {s('eps')})")
+                # Clamped at 0, as kernels.optimizers does (NaN stays NaN).
+                w(f"{g}_den = vadd(vsqrt(vrelu(vsub({g}_v, vmul({g}_a, {g}_a)))), {s('eps')})")
             else:
                 w(f"{g}_den = vadd(vsqrt({g}_v), {s('eps')})")
             if "momentum" in kind:

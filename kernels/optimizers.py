@@ -130,7 +130,11 @@ def rmsprop_step(theta, grad, state, hyper, t):
             square_avg[k] = v
             mean = flush(alpha * grad_avg[k] + keep * g, tiny)
             grad_avg[k] = mean
-            denom = np.sqrt(v - mean * mean) + eps
+            # v and mean are flushed separately, so v - mean**2 can fall below
+            # 0 by rounding; clamp it (NaN stays NaN: NaN < 0 is false).
+            variance = v - mean * mean
+            variance = dt(0) if variance < 0 else variance
+            denom = np.sqrt(variance) + eps
             if momentum > 0:
                 b = flush(momentum * buf[k] + g / denom, tiny)
                 buf[k] = b

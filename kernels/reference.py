@@ -171,7 +171,8 @@ def rmsprop_step(theta, grad, state, hyper, t):
     square_avg[...] = alpha * square_avg + (1 - alpha) * g * g
     if centered != 0:
         grad_avg[...] = alpha * grad_avg + (1 - alpha) * g
-        denom = np.sqrt(square_avg - grad_avg**2) + eps
+        # Clamped at 0 as the kernel does (rounding can make it negative).
+        denom = np.sqrt(np.maximum(square_avg - grad_avg**2, 0)) + eps
     else:
         denom = np.sqrt(square_avg) + eps
     if momentum > 0:

@@ -274,7 +274,7 @@ def test_generated_source_is_cached_on_disk_and_reused(tmp_path):
 def test_an_edited_cache_file_is_regenerated(tmp_path, monkeypatch):
     monkeypatch.setenv("FASTNN_KERNEL_CACHE", str(tmp_path))
     spec = _spec_of([4, 3, 2], "relu", "softmax", "float64", "sgd")
-    text = generator.source(spec)
+    text = _specialised.source_text(spec)
     _specialised._import(spec)
     (path,) = tmp_path.glob("fastnn_generated_*.py")
     path.write_text("raise RuntimeError('tampered')\n")
@@ -307,3 +307,30 @@ def test_flush_to_zero_mode_is_switched_back_off(sizes):
             assert poison
         assert np.float64(1e-310) * np.float64(1.5) != 0  # subnormal results survive
         assert np.float32(2e-39) * np.float32(1.5) != 0
+
+
+def test_a_change_in_any_kernel_file_gives_a_new_module(monkeypatch):
+    # Numba caches a generated module's code by that file alone; the kernels it
+    # calls are fingerprinted into its text, so editing them gives a new file.
+    spec = _spec_of([4, 3, 2], "relu", "softmax", "float64", "sgd")
+    before = _specialised.source_text(spec)
+    monkeypatch.setattr(_specialised, "_fingerprint", lambda: "0123456789abcdef")
+    after = _specialised.source_text(spec)
+    assert before != after and before.split("\n", 1)[1] == after.split("\n", 1)[1]
+
+
+def test_layouts_the_generator_does_not_cover_fall_back_to_the_generic_loop():
+    sizes = [3] + [2] * 9  # nine layers: more than generated loops are made for
+    net = MLP(sizes, dtype="float64", seed=0, specialise=True)
+    opt = optimizers.SGD(lr=0.05)
+    assert (
+        _specialised.spec_for(
+            net.sizes, net.layout, net.loss_code, net.dtype, opt.code, opt.hyper_vector("float64")
+        )
+        is None
+    )
+    X, T = data(sizes, "softmax", "float64", 30)
+    twin = MLP(sizes, dtype="float64", seed=0, specialise=False)
+    net.fit(X, T, optimizer=opt)
+    twin.fit(X, T, optimizer=optimizers.SGD(lr=0.05))
+    np.testing.assert_array_equal(net.theta, twin.theta)  # the very same (generic) loop
