@@ -140,6 +140,18 @@ def test_lone_networks_train_side_by_side(data):
     assert_equals_fit(results, X, labels, validation)
 
 
+def test_the_numpy_reference_backend_sweeps_too(data):
+    X, labels, validation = data
+    X, labels = X[:30], labels[:30]
+    configs = [
+        {"sizes": SIZES, "dtype": "float64", "backend": "numpy", "seed": seed, "batch_size": batch}
+        for seed, batch in ((0, 1), (1, 1), (2, 8))
+    ]
+    results = sweep(X, labels, configs, epochs=2, validation_data=validation)
+    assert results.n_groups == 2
+    assert_equals_fit(results, X, labels, validation)
+
+
 def regression_data():
     # Unscaled targets: per-sample SGD with a large step overflows some epochs in.
     rng = np.random.default_rng(1)
