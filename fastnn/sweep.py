@@ -436,7 +436,7 @@ def _train_group(members, data, n_threads, on_done=None, cancel=None):
         else:
             with _PARALLEL_CALL_LOCK, _numba_threads(min(n_threads, k)):
                 _call(many, net, batch, first.optimizer.code, X, T, [a[:k] for a in arrays], done)
-        still = []
+        records = []
         for slot, member in enumerate(active):
             net_m, opt = member.net, member.optimizer
             # Until here the network's own arrays hold the epoch's start: a network
@@ -444,22 +444,29 @@ def _train_group(members, data, n_threads, on_done=None, cancel=None):
             error = _divergence(epoch, losses[slot], done[slot], thetas[slot], states[slot], opt.lr)
             if error is not None:
                 member.diverged = (error.epoch, error.step, error.loss, str(error))
-            else:
-                net_m._theta[...] = thetas[slot]
-                opt.state_[...] = states[slot]
-                opt.step_[...] = steps[slot]
-                net_m.optimizer_ = opt
-                step_losses = losses[slot].copy()
-                _record_epoch(
-                    member.history,
-                    net_m,
-                    step_losses,
-                    batch,
-                    n_rows,
-                    float(correct[slot].sum()),
-                    validation,
-                )
-            if error is None and epoch < member.epochs:
+                continue
+            net_m._theta[...] = thetas[slot]
+            opt.state_[...] = states[slot]
+            opt.step_[...] = steps[slot]
+            net_m.optimizer_ = opt
+            records.append((member, losses[slot].copy(), float(correct[slot].sum())))
+
+        def record(entry):
+            member, step_losses, n_correct = entry
+            _record_epoch(
+                member.history, member.net, step_losses, batch, n_rows, n_correct, validation
+            )
+
+        if validation is not None and len(records) > 1 and n_threads > 1:
+            # The validation passes (compiled, without the GIL) of the networks at once.
+            with ThreadPoolExecutor(max_workers=min(n_threads, len(records))) as pool:
+                list(pool.map(record, records))
+        else:
+            for entry in records:
+                record(entry)
+        still = []
+        for member in active:
+            if member.diverged is None and epoch < member.epochs:
                 still.append(member)
             else:
                 member.seconds = time.perf_counter() - started
