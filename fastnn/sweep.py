@@ -748,6 +748,12 @@ def sweep(
     A configuration whose training diverges is reported as such in the results
     (with the epoch, and the network as it was at the end of the epoch before);
     the others go on.
+
+    While a sweep trains, BLAS runs on one thread in this process (threadpoolctl,
+    when installed): OpenBLAS's products change in their last bits with its thread
+    count, and one thread everywhere makes results independent of ``n_jobs``, the
+    grouping and the cluster. A mini-batch network therefore equals ``fit`` run with
+    one BLAS thread; per-sample training does not use BLAS.
     """
     started = time.perf_counter()
     configs = _as_config_list(configs)
