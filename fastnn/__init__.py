@@ -4,6 +4,7 @@ from fastnn import datasets, functions, optimizers
 from fastnn.estimators import DataConversionWarning, MLPClassifier, MLPRegressor, NotFittedError
 from fastnn.experiments import compare_optimizers
 from fastnn.model import MLP, ConcurrentUseError, History, TrainingDivergedError
+from fastnn.sweep import SweepResult, SweepResults, sweep
 from fastnn.warm import warmup
 
 __all__ = [
@@ -16,6 +17,9 @@ __all__ = [
     "TrainingDivergedError",
     "ConcurrentUseError",
     "compare_optimizers",
+    "sweep",
+    "SweepResults",
+    "SweepResult",
     "datasets",
     "functions",
     "optimizers",

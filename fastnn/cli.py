@@ -1,4 +1,4 @@
-"""The ``fastnn`` command line: ``demo``, ``train``, ``compare-optimizers`` and ``bench``.
+"""The ``fastnn`` command line: ``demo``, ``train``, ``compare-optimizers``, ``sweep``, ``bench``.
 
 Exit codes: 0 when the command did its work; 2 for a user error (bad arguments, bad
 data, an output path that cannot be written, training that diverged), reported on
@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import copy
 import dataclasses
+import itertools
 import os
 import sys
 import tempfile
@@ -518,7 +519,7 @@ def _plot_history(history, path, is_regression):
 
 def compare(args):
     """Train one network with each optimizer of the family and plot the curves."""
-    from fastnn import compare_optimizers, plot
+    from fastnn import plot
 
     names = _optimizer_names(args.optimizers)
     family = {name: _make_optimizer(name, None, args.dtype) for name in names}
@@ -534,36 +535,35 @@ def compare(args):
         f"fastnn compare-optimizers: {task.description}, {len(X):,} rows, sizes {sizes}, "
         f"batch size {args.batch_size}, {args.epochs} epochs"
     )
+    from fastnn import sweep
+
+    network = {"sizes": sizes, "hidden": args.hidden, "dtype": args.dtype, "seed": args.seed}
+    network["output"] = "identity" if task.is_regression else "softmax"
+    configs = [{"name": name, **network, "optimizer": opt} for name, opt in family.items()]
+    try:
+        # One sweep: each optimizer starts from the same seeded network, and one
+        # that diverges is reported while the others' curves are kept.
+        results = sweep(
+            X,
+            T,
+            configs,
+            validation_data=(task.X_test, task.T_test) if task.X_test is not None else None,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            n_jobs=args.jobs,
+        )
+    except (TypeError, ValueError) as error:
+        raise CommandError(str(error)) from None
     histories = {}
-    for name, optimizer in family.items():
-        # One optimizer per call (each starts from the same seeded network, so this is
-        # the same comparison), so that one that diverges leaves the others' curves.
-        try:
-            histories.update(
-                compare_optimizers(
-                    X,
-                    T,
-                    sizes,
-                    {name: optimizer},
-                    hidden=args.hidden,
-                    output="identity" if task.is_regression else "softmax",
-                    dtype=args.dtype,
-                    seed=args.seed,
-                    epochs=args.epochs,
-                    batch_size=args.batch_size,
-                    validation_data=(
-                        (task.X_test, task.T_test) if task.X_test is not None else None
-                    ),
-                )
-            )
-        except TrainingDivergedError as error:
+    for result in results:
+        if result.status == "diverged":
             print(
-                f"fastnn compare-optimizers: {name} diverged and is left out of the chart "
-                f"({str(error).split(';')[0]})",
+                f"fastnn compare-optimizers: {result.name} diverged and is left out of the chart "
+                f"({result.message.split(';')[0]})",
                 file=sys.stderr,
             )
-        except (TypeError, ValueError) as error:
-            raise CommandError(str(error)) from None
+        else:
+            histories[result.name] = result.history
     if not histories:
         raise CommandError(
             f"every optimizer diverged ({', '.join(family)}); rescale the data or try others"
@@ -580,6 +580,153 @@ def compare(args):
     except OSError as error:
         raise CommandError(f"--plot {args.plot!r}: could not write the chart ({error})") from None
     print(f"wrote {args.plot}")
+    return 0
+
+
+def _list_of(option, text, convert, what):
+    """Comma-separated values of ``option``, each converted, or a CommandError."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts:
+        raise CommandError(f"{option} {text!r} names no value; give comma-separated {what}")
+    values = []
+    for part in parts:
+        try:
+            values.append(convert(part))
+        except (argparse.ArgumentTypeError, ValueError) as error:
+            raise CommandError(f"{option} {error}") from None
+    return values
+
+
+SWEEP_FILES = {"csv": "results.csv", "markdown": "results.md", "chart": "comparison.png"}
+
+
+def _sweep_configs(args, task):
+    """The grid of ``fastnn sweep``: layouts x optimizers x learning rates x seeds x batches."""
+    layouts = [parse_sizes(text, task.X.shape[1], task.n_outputs) for text in args.sizes]
+    for sizes in layouts:
+        _check_network_size(sizes, args.dtype)
+    names = _list_of("--optimizer", args.optimizer, str, "names such as sgd,adam")
+    rates = [None] if args.lr is None else _list_of("--lr", args.lr, _positive_float, "numbers")
+    for name in names:
+        for lr in rates:
+            _make_optimizer(name, lr, args.dtype)  # a bad name or lr fails before any work
+    seeds = _list_of("--seeds", args.seeds, _seed_argument, "integers >= 0")
+    batches = _list_of("--batch-size", args.batch_size, positive_int_argument, "positive integers")
+    output = "identity" if task.is_regression else "softmax"
+    configs = []
+    for sizes, name, lr, seed, batch in itertools.product(layouts, names, rates, seeds, batches):
+        config = {"sizes": sizes, "hidden": args.hidden, "output": output, "dtype": args.dtype}
+        config["optimizer"] = name
+        if lr is not None:
+            config["lr"] = lr
+        config.update(seed=seed, batch_size=batch)
+        configs.append(config)
+    return configs
+
+
+def _sweep_client(scheduler):
+    """``--scheduler``: None (this process), "local", or an address; checks Dask is there."""
+    if scheduler is None:
+        return None
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise CommandError(
+            f"--scheduler {scheduler}: needs Dask; pip install 'fastnn[dask]'"
+        ) from None
+    return scheduler
+
+
+def _print_sweep_table(results, is_regression):
+    """Print the results as a fixed-width table, one line per configuration."""
+    # (title, key in to_rows, width, format); names and status are left-aligned.
+    rows = results.to_rows()
+    name_width = max(len("configuration"), *(len(row["name"]) for row in rows))
+    columns = [("#", "config", 3, "d"), ("configuration", "name", name_width, "s")]
+    columns += [("epochs", "epochs", 6, "d"), ("loss", "loss", 8, ".4f")]
+    columns += [("test loss", "val_loss", 9, ".4f")]
+    if not is_regression:
+        columns += [("test acc", "val_acc", 8, ".4f")]
+    columns += [("seconds", "seconds", 8, ".2f"), ("status", "status", 0, "s")]
+    print("  ".join(title.ljust(w) if f == "s" else title.rjust(w) for title, _, w, f in columns))
+    for row in rows:
+        cells = []
+        for _, key, width, style in columns:
+            value = row[key]
+            if isinstance(value, float) and np.isnan(value):
+                value, style = "-", "s"
+            text = format(value, style)
+            cells.append(text.ljust(width) if style == "s" else text.rjust(width))
+        print("  ".join(cells).rstrip())
+
+
+def sweep_command(args):
+    """Train a grid of configurations (layouts, optimizers, learning rates, seeds, batch
+    sizes) at once, on this machine's cores or a Dask cluster; print and write the
+    results table (CSV and Markdown) and the comparison chart."""
+    from fastnn import sweep
+
+    data_path = args.data if args.data not in DATA_NAMES else None
+    out = prepare_output_dir("--out", args.out)
+    kinds = {"csv": ("a CSV table", ".csv"), "markdown": ("a Markdown table", ".md")}
+    kinds["chart"] = ("a PNG image", ".png")
+    for kind, name in SWEEP_FILES.items():
+        what, suffix = kinds[kind]
+        check_output_file("--out", out / name, suffix, what, data_path)
+    client = _sweep_client(args.scheduler)
+    # The regression data set is drawn from seed 0: the seeds vary the networks.
+    task = prepare_data(*load_data(args.data, args.dtype, 0), args.dtype)
+    X, T = task.X, task.T
+    if args.rows:
+        X, T = X[: args.rows], T[: args.rows]
+    configs = _sweep_configs(args, task)
+    validation = (task.X_test, task.T_test) if task.X_test is not None else None
+    where = "this machine" if client is None else f"Dask ({args.scheduler})"
+    print(
+        f"fastnn sweep: {task.description}, {len(X):,} rows, {len(configs)} configurations, "
+        f"{args.epochs} epochs, on {where}",
+        flush=True,
+    )
+    try:
+        results = sweep(
+            X,
+            T,
+            configs,
+            validation_data=validation,
+            epochs=args.epochs,
+            n_jobs=args.jobs,
+            client=client,
+            progress=not args.quiet,
+        )
+    except (TypeError, ValueError, ImportError) as error:
+        raise CommandError(str(error)) from None
+    except OSError as error:  # a scheduler address that does not answer
+        raise CommandError(f"--scheduler {args.scheduler}: {error}") from None
+    _print_sweep_table(results, task.is_regression)
+    print(f"{len(results)} configurations in {results.seconds:.1f} s ({results.n_groups} groups)")
+    try:
+        results.to_csv(out / SWEEP_FILES["csv"])
+        results.to_markdown(out / SWEEP_FILES["markdown"])
+    except OSError as error:
+        raise CommandError(f"--out {args.out!r}: could not write the table ({error})") from None
+    metric = "loss" if validation is None else ("val_loss" if task.is_regression else "val_acc")
+    finished = [result for result in results if result.status == "ok"]
+    if finished:
+        best = results.best(metric)
+        print(f"best by {metric}: #{best.index} {best.name} ({getattr(best, metric):.4f})")
+    written = [out / SWEEP_FILES["csv"], out / SWEEP_FILES["markdown"]]
+    if results.histories():  # unless no configuration completed an epoch
+        chart = out / SWEEP_FILES["chart"]
+        try:
+            results.plot(metric, path=chart, title=f"sweep on {task.description}")
+        except OSError as error:
+            raise CommandError(f"--out {args.out!r}: could not write the chart ({error})") from None
+        written.append(chart)
+    print(f"wrote {', '.join(str(path) for path in written)}")
+    if not finished:
+        raise CommandError(
+            f"every configuration diverged; try smaller learning rates than --lr {args.lr}"
+        )
     return 0
 
 
@@ -694,6 +841,16 @@ def _seed_argument(text):
     return value
 
 
+def _jobs_argument(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be -1 (all cores) or >= 1, got {text!r}") from None
+    if value == 0 or value < -1:
+        raise argparse.ArgumentTypeError(f"must be -1 (all cores) or >= 1, got {text!r}")
+    return value
+
+
 def _add_common(sub, default_sizes):
     sub.add_argument(
         "--data",
@@ -798,7 +955,76 @@ def build_parser():
         default="optimizers.png",
         help="where to write the chart (default: optimizers.png)",
     )
+    compare_parser.add_argument(
+        "--jobs",
+        type=_jobs_argument,
+        default=1,
+        help="optimizers trained at once, one core each; -1 for all cores (default: 1)",
+    )
     compare_parser.set_defaults(run=compare)
+
+    sweep_parser = commands.add_parser(
+        "sweep",
+        help="train a grid of configurations at once, on all cores or a Dask cluster",
+        description=" ".join(sweep_command.__doc__.split()),
+    )
+    sweep_parser.add_argument(
+        "--data",
+        type=_data_argument,
+        default="digits",
+        help="regression, digits, mnist, fashion-mnist, or a PATH.npz (default: digits)",
+    )
+    sweep_parser.add_argument(
+        "--sizes",
+        nargs="+",
+        default=["50"],
+        metavar="SIZES",
+        help="one or more layouts, each comma-separated widths (784,40,10) or only the hidden "
+        "ones (40); e.g. --sizes 784,40,10 784,100,10 (default: 50)",
+    )
+    sweep_parser.add_argument("--hidden", default="relu", help="hidden activation (default: relu)")
+    sweep_parser.add_argument(
+        "--optimizer", default="sgd", help="comma-separated optimizer names (default: sgd)"
+    )
+    sweep_parser.add_argument(
+        "--lr", default=None, help="comma-separated learning rates (default: each optimizer's)"
+    )
+    sweep_parser.add_argument(
+        "--seeds", default="0", help="comma-separated seeds, one network each (default: 0)"
+    )
+    sweep_parser.add_argument(
+        "--batch-size",
+        default="1",
+        help="comma-separated batch sizes; 1 is per-sample SGD (default: 1)",
+    )
+    sweep_parser.add_argument(
+        "--epochs", type=positive_int_argument, default=5, help="epochs (default: 5)"
+    )
+    sweep_parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    sweep_parser.add_argument(
+        "--rows", type=positive_int_argument, default=None, help="use only the first ROWS rows"
+    )
+    sweep_parser.add_argument(
+        "--jobs",
+        type=_jobs_argument,
+        default=-1,
+        help="threads on this machine, or worker processes with --scheduler local; -1 for "
+        "all cores (default: -1)",
+    )
+    sweep_parser.add_argument(
+        "--scheduler",
+        metavar="local|ADDRESS",
+        default=None,
+        help="run on Dask: 'local' starts a cluster of --jobs processes, or give a scheduler "
+        "address such as tcp://10.0.0.1:8786 (needs pip install 'fastnn[dask]')",
+    )
+    sweep_parser.add_argument(
+        "--out",
+        default="fastnn-sweep",
+        help="folder for results.csv, results.md and comparison.png (default: ./fastnn-sweep)",
+    )
+    sweep_parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep_parser.set_defaults(run=sweep_command)
 
     from fastnn import benchmark
 

@@ -1,7 +1,7 @@
 """Experiments the course runs: the optimizer comparison."""
 
 from fastnn import optimizers as optimizers_module
-from fastnn.model import MLP
+from fastnn.sweep import sweep
 
 __all__ = ["compare_optimizers", "COURSE_OPTIMIZERS"]
 
@@ -34,11 +34,13 @@ def compare_optimizers(
     batch_size=1,
     validation_data=None,
     backend="numba",
+    n_jobs=1,
 ):
     """Train one architecture from one seed with each optimizer; return the histories.
 
     Every optimizer starts from the same initial weights and sees the samples
-    in the same order, so the curves differ only by the optimizer.
+    in the same order, so the curves differ only by the optimizer. This is a
+    :func:`fastnn.sweep` of one configuration per optimizer.
 
     Parameters
     ----------
@@ -48,33 +50,46 @@ def compare_optimizers(
         The architecture, as for :class:`MLP`.
     optimizers : dict of str to Optimizer or str, or sequence of names, optional
         Default: :func:`COURSE_OPTIMIZERS` (SGD, Momentum, Nesterov, AdaGrad,
-        RMSProp, Adadelta, Adam).
+        RMSProp, Adadelta, Adam). Optimizer objects are copied, not trained.
     hidden, output, init, dtype, seed, backend
         As for :class:`MLP`.
     epochs, batch_size, validation_data
         As for :meth:`MLP.fit`.
+    n_jobs : int, default 1
+        Optimizers trained at once, one thread each (-1: all cores). The histories
+        are the same for any value.
 
     Returns
     -------
     dict of str to History
         In the order given.
+
+    Raises
+    ------
+    TrainingDivergedError
+        If an optimizer's training diverges (the first such, in order, once all
+        have trained); :func:`fastnn.sweep` reports it without raising.
     """
     if optimizers is None:
         optimizers = COURSE_OPTIMIZERS()
     elif not isinstance(optimizers, dict):
         optimizers = {str(name): name for name in optimizers}
-    histories = {}
-    for name, optimizer in optimizers.items():
-        optimizer = optimizers_module.get(optimizer)
-        net = MLP(
-            sizes, hidden=hidden, output=output, init=init, dtype=dtype, seed=seed, backend=backend
-        )
-        histories[name] = net.fit(
-            X,
-            T,
-            optimizer=optimizer,
-            epochs=epochs,
-            batch_size=batch_size,
-            validation_data=validation_data,
-        )
-    return histories
+    network = {"sizes": sizes, "hidden": hidden, "output": output, "init": init}
+    network.update(dtype=dtype, seed=seed, backend=backend)
+    configs = [
+        {"name": str(name), **network, "optimizer": optimizers_module.get(optimizer)}
+        for name, optimizer in optimizers.items()
+    ]
+    results = sweep(
+        X,
+        T,
+        configs,
+        validation_data=validation_data,
+        epochs=epochs,
+        batch_size=batch_size,
+        n_jobs=n_jobs,
+    )
+    for result in results:
+        if result.error is not None:
+            raise result.error
+    return {name: result.history for name, result in zip(optimizers, results, strict=True)}

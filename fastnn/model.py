@@ -690,28 +690,14 @@ class MLP:
         order = identity.copy()
         run = _EpochRunner(self, X, T, batch_size, optimizer)
         for epoch in range(1, epochs + 1):
-            if shuffle:
-                # Each epoch shuffles 0..n-1 (as rng.permutation(n) would), so that
-                # fit(epochs=k) and k calls of partial_fit see the same orders; in
-                # place, because a fresh array per epoch costs page faults worth
-                # a sizeable part of a small network's per-sample epoch.
-                order[...] = identity
-                self.rng.shuffle(order)
+            _epoch_order(self.rng, identity, order, shuffle)
             bar = _progress_bar(n_rows, epoch, epochs) if progress else None
             try:
                 step_losses, correct = run.epoch(order, epoch, bar)
             finally:
                 if bar is not None:
                     bar.close()
-            history.step_losses.append(step_losses)
-            history.loss.append(run.mean_loss(step_losses))
-            if self.is_classifier:
-                history.train_acc.append(correct / n_rows)
-            if validation is not None:
-                val_loss, val_acc = self._loss_and_correct(*validation)
-                history.val_loss.append(val_loss)
-                if self.is_classifier:
-                    history.val_acc.append(val_acc)
+            _record_epoch(history, self, step_losses, batch_size, n_rows, correct, validation)
         return history
 
     def partial_fit(self, X, T, optimizer=None, batch_size=1, shuffle=True):
@@ -808,13 +794,7 @@ class _EpochRunner:
         net, opt = self.net, self.optimizer
         self.state = opt.bind(net._n_params, net._dtype)
         self.hyper = opt.hyper_vector(net._dtype)
-        self.kernel = net._kernels.train_epoch_sample
-        if self.specialised:
-            spec = _specialised.spec_for(
-                net._sizes, net._layout, net._loss_code, net._dtype, opt.code, self.hyper
-            )
-            if spec is not None:
-                self.kernel = _specialised.kernel_for(spec)
+        self.kernel = _sample_kernel(net, opt.code, self.hyper, self.specialised)[0]
 
     def _run(self, order, step_losses, correct):
         net, work, opt = self.net, self.work, self.optimizer
@@ -882,30 +862,10 @@ class _EpochRunner:
                 bar.set_postfix(loss=f"{self.mean_loss(step_losses[:done]):.4g}")
                 if done < stop:  # the loss became non-finite inside this slice
                     break
-        if done < self.n_steps:
+        error = _divergence(epoch, step_losses, done, net._theta, self.state, opt.lr)
+        if error is not None:
             self._restore(saved)
-            loss = step_losses[done]
-            raise TrainingDivergedError(
-                f"the training loss became {loss} at epoch {epoch}, step "
-                f"{done + 1}; the weights are those at the end of epoch {epoch - 1}. "
-                f"Try a smaller learning rate than lr={opt.lr}.",
-                epoch=epoch,
-                step=done + 1,
-                loss=float(loss),
-            )
-        # A loss is checked before its update, so the last update of the epoch
-        # (or one that overflowed the optimizer state) is checked here.
-        if kernels.first_non_finite(net._theta) >= 0 or kernels.first_non_finite(self.state) >= 0:
-            self._restore(saved)
-            what = "weights" if kernels.first_non_finite(saved[0]) < 0 else "state"
-            raise TrainingDivergedError(
-                f"the {what} became NaN or inf in the updates of epoch {epoch} (the losses "
-                f"were still finite); the weights are those at the end of epoch {epoch - 1}. "
-                f"Try a smaller learning rate than lr={opt.lr}.",
-                epoch=epoch,
-                step=self.n_steps,
-                loss=float(step_losses[-1]),
-            )
+            raise error
         return step_losses, float(self.correct.sum())
 
     def _restore(self, saved):
@@ -915,11 +875,100 @@ class _EpochRunner:
 
     def mean_loss(self, step_losses):
         """Mean loss per sample over the first ``len(step_losses)`` steps."""
-        if len(step_losses) == 0:
-            return float("nan")
-        if self.batch_size == 1:
-            return float(step_losses.mean())
-        sizes = np.full(len(step_losses), self.batch_size, dtype=np.float64)
-        if len(step_losses) == self.n_steps:
-            sizes[-1] = self.X.shape[0] - self.batch_size * (self.n_steps - 1)
-        return float(np.dot(step_losses, sizes) / sizes.sum())
+        return _mean_loss(step_losses, self.batch_size, self.X.shape[0])
+
+
+# The per-epoch semantics of ``fit``, shared with :mod:`fastnn.sweep`, which trains
+# many networks in one kernel call and must give each exactly what ``fit`` would.
+
+
+def _epoch_order(rng, identity, order, shuffle):
+    """Set ``order`` to this epoch's sample order, drawing from ``rng`` if shuffling.
+
+    Each epoch shuffles 0..n-1 (as rng.permutation(n) would), so that fit(epochs=k)
+    and k calls of partial_fit see the same orders; in place, because a fresh array
+    per epoch costs page faults worth a sizeable part of a small network's
+    per-sample epoch.
+    """
+    order[...] = identity
+    if shuffle:
+        rng.shuffle(order)
+
+
+def _sample_kernel(net, opt_code, hyper, specialised):
+    """Return ``(train_epoch kernel, spec)`` of a per-sample epoch of ``net``.
+
+    ``spec`` is the generated loop's :class:`kernels.generated.Spec`, or None when
+    the generic loop runs (not ``specialised``, or a layout the generator does not
+    cover).
+    """
+    if specialised:
+        spec = _specialised.spec_for(
+            net._sizes, net._layout, net._loss_code, net._dtype, opt_code, hyper
+        )
+        if spec is not None:
+            return _specialised.kernel_for(spec), spec
+    return net._kernels.train_epoch_sample, None
+
+
+def _divergence(epoch, step_losses, done, theta, state, lr):
+    """Return the :class:`TrainingDivergedError` of an epoch that went wrong, or None.
+
+    ``done`` is the kernel's count of completed steps (it stops at a non-finite
+    loss); ``theta`` and ``state`` are the weights and optimizer state after it.
+    """
+    n_steps = len(step_losses)
+    if done < n_steps:
+        loss = step_losses[done]
+        return TrainingDivergedError(
+            f"the training loss became {loss} at epoch {epoch}, step "
+            f"{done + 1}; the weights are those at the end of epoch {epoch - 1}. "
+            f"Try a smaller learning rate than lr={lr}.",
+            epoch=epoch,
+            step=done + 1,
+            loss=float(loss),
+        )
+    # A loss is checked before its update, so the last update of the epoch
+    # (or one that overflowed the optimizer state) is checked here.
+    theta_bad = kernels.first_non_finite(theta) >= 0
+    if theta_bad or kernels.first_non_finite(state) >= 0:
+        what = "weights" if theta_bad else "state"
+        return TrainingDivergedError(
+            f"the {what} became NaN or inf in the updates of epoch {epoch} (the losses "
+            f"were still finite); the weights are those at the end of epoch {epoch - 1}. "
+            f"Try a smaller learning rate than lr={lr}.",
+            epoch=epoch,
+            step=n_steps,
+            loss=float(step_losses[-1]),
+        )
+    return None
+
+
+def _mean_loss(step_losses, batch_size, n_rows):
+    """Mean loss per sample over the first ``len(step_losses)`` steps of an epoch."""
+    if len(step_losses) == 0:
+        return float("nan")
+    if batch_size == 1:
+        return float(step_losses.mean())
+    n_steps = -(-n_rows // batch_size)
+    sizes = np.full(len(step_losses), batch_size, dtype=np.float64)
+    if len(step_losses) == n_steps:
+        sizes[-1] = n_rows - batch_size * (n_steps - 1)
+    return float(np.dot(step_losses, sizes) / sizes.sum())
+
+
+def _record_epoch(history, net, step_losses, batch_size, n_rows, correct, validation):
+    """Append a completed epoch to ``history``, with the validation metrics of ``net``.
+
+    ``correct`` counts the training samples classified correctly during the epoch;
+    ``validation`` is ``(X_val, T_val)`` as the kernels take them, or None.
+    """
+    history.step_losses.append(step_losses)
+    history.loss.append(_mean_loss(step_losses, batch_size, n_rows))
+    if net.is_classifier:
+        history.train_acc.append(correct / n_rows)
+    if validation is not None:
+        val_loss, val_acc = net._loss_and_correct(*validation)
+        history.val_loss.append(val_loss)
+        if net.is_classifier:
+            history.val_acc.append(val_acc)
