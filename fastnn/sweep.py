@@ -356,14 +356,10 @@ def _single_threaded_blas():
     workers with ``OPENBLAS_NUM_THREADS=1``). With one BLAS thread everywhere, a
     sweep gives the same bits for any ``n_jobs`` and on any cluster, and each
     training thread keeps its core rather than sharing it with BLAS threads.
-    Uses threadpoolctl (it comes with scikit-learn); without it, set
-    ``OPENBLAS_NUM_THREADS=1`` before starting Python.
+    Uses threadpoolctl, a dependency of fastnn.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
+    from threadpoolctl import threadpool_limits
+
     with threadpool_limits(limits=1, user_api="blas"):
         yield
 

@@ -966,7 +966,8 @@ def test_centered_rmsprop_stays_finite_on_tiny_gradients(dtype, target, batch_si
 
 @pytest.mark.xfail(
     strict=True,
-    reason="fastnn/model.py: fit checks that the weights are finite after the last update, "
+    reason="a documented limit (README, 'Choices where the design was silent'): fit checks "
+    "that the weights are finite after the last update, "
     "not that they still compute: X = np.full((7, 3), 3.875); X[0, 1] = 0; net = MLP([3, 3, "
     "2, 1], hidden='identity', output='identity', dtype='float32', seed=7573); "
     "net.fit(X, np.zeros(7), optimizer=optimizers.Momentum(lr=0.01)) returns normally "
