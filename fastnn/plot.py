@@ -79,6 +79,10 @@ def _check_title(title, default):
     return title
 
 
+# More curves than this in one chart put the legend beside the axes.
+LEGEND_INSIDE_MAX = 8
+
+
 def _check_path(path):
     """Return ``path`` as an absolute str whose directory exists, or None."""
     if path is None:
@@ -456,5 +460,12 @@ def plot_comparison(histories, metric="loss", path=None, *, title=None, ax=None,
         ax.set_yscale("log")
     _integer_epochs(ax)
     ax.grid(True, alpha=0.3)
-    ax.legend()
+    if len(curves) > LEGEND_INSIDE_MAX:
+        # A sweep's many curves: the legend goes beside the axes, not over the data.
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small", frameon=False)
+        if figure is ax.figure and hasattr(figure, "set_size_inches"):
+            width, height = figure.get_size_inches()
+            figure.set_size_inches(width + 3.5, max(height, 0.22 * len(curves) + 1))
+    else:
+        ax.legend()
     return _finish(figure, ax, title, path)

@@ -343,3 +343,16 @@ def test_fastnn_plot_never_imports_pyplot():
         "assert 'matplotlib' in sys.modules and 'matplotlib.pyplot' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_comparison_of_many_curves_puts_its_legend_beside_the_axes():
+    from fastnn.model import History
+    from fastnn.plot import FIGSIZE, LEGEND_INSIDE_MAX, plot_comparison
+
+    histories = {f"run {k}": History(loss=[1.0, 0.5 + k / 100]) for k in range(12)}
+    figure = plot_comparison(histories)
+    legend = figure.axes[0].get_legend()
+    assert len(legend.get_texts()) == 12 > LEGEND_INSIDE_MAX
+    assert figure.get_size_inches()[0] > FIGSIZE[0]  # widened for the legend
+    few = plot_comparison(dict(list(histories.items())[:3]))
+    assert tuple(few.get_size_inches()) == tuple(FIGSIZE)
