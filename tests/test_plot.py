@@ -365,7 +365,7 @@ def test_a_comparison_of_many_curves_puts_its_legend_beside_the_axes():
     assert tuple(few.get_size_inches()) == tuple(FIGSIZE)
 
 
-# --------------------------------------------------------------------------- issue 11: honest charts
+# ----------------------------------------------------------------- issue 11: honest charts
 
 
 def accuracy_history(train, validation):
