@@ -140,7 +140,7 @@ def _check_path(path):
 def _finish(figure, ax, title, path):
     """Set the checked title, save to the checked ``path`` if any, and return ``figure``."""
     if title:
-        ax.set_title(title)
+        ax.set_title(title, wrap=True)
     if path is not None:
         _save(figure, path)
     return figure
@@ -252,7 +252,8 @@ def _accuracy_limits(ax, curves, ylim):
     low, high = min(low, centre - span / 2), max(high, centre + span / 2)
     margin = 0.1 * (high - low)
     ax.set_ylim(max(low - margin, -margin), min(high + margin, 1 + margin))
-    ax.yaxis.set_major_locator(_UnitIntervalLocator())
+    # The steps of matplotlib's AutoLocator: ticks at 0.825, 0.85, not 0.808, 0.816.
+    ax.yaxis.set_major_locator(_UnitIntervalLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10]))
 
 
 def _running_mean(values, window):
@@ -675,7 +676,6 @@ def plot_gradient_descent(
     masked = np.ma.masked_where(~finite, values)
     filled = ax.contourf(grid_x, grid_y, masked, levels=levels, cmap="viridis", alpha=0.75)
     ax.contour(grid_x, grid_y, masked, levels=filled.levels, colors="white", linewidths=0.4)
-    steps = len(points) - 1
     ax.plot(
         points[:, 0],
         points[:, 1],
@@ -683,7 +683,7 @@ def plot_gradient_descent(
         color="C3",
         markersize=3,
         linewidth=1,
-        label=f"descent ({steps:,} step{'s' if steps != 1 else ''})",
+        label=f"descent ({len(points):,} point{'s' if len(points) != 1 else ''})",
     )
     if minimum is not None and minimum is not False:
         ax.plot(
