@@ -640,7 +640,7 @@ def train(args):
             f"smaller --lr than {optimizer.lr:g}; {kept}"
         )
     print(
-        f"trained in {seconds:.1f} s ({epochs_done * len(task.X) / seconds:,.0f} samples/s, "
+        f"trained in {seconds:.3g} s ({epochs_done * len(task.X) / seconds:,.0f} samples/s, "
         "including compilation on a first run)"
     )
     for kind, path in _write_outputs(net, history, args, task):
@@ -664,7 +664,8 @@ def _plot_history(history, path, net, task, args):
     )
     if task.is_regression:
         title = f"loss per epoch\n{trained}"
-        plot.plot_loss(history, path=path, title=title, validation_label="test")
+        # A regression's loss falls by decades: a linear axis would show one drop to 0.
+        plot.plot_loss(history, path=path, title=title, validation_label="test", log=True)
     else:
         title = f"accuracy per epoch\n{trained}"
         plot.plot_accuracy(history, path=path, title=title, validation_label="test")
@@ -1040,6 +1041,18 @@ def _print_sweep_table(results, is_regression):
         print("  ".join(cells).rstrip())
 
 
+def _sweep_title(results, configs, task, n_rows, epochs):
+    """The chart's title: how many configurations, of which networks, on which data."""
+    layouts = dict.fromkeys(
+        "-".join(str(size) for size in config["sizes"]) + f" {config['hidden']}/{config['output']}"
+        for config in configs
+    )
+    return (
+        f"sweep of {len(results)} configurations, {epochs} epochs each\n"
+        f"{', '.join(layouts)}, {task.description}, {n_rows:,} rows"
+    )
+
+
 def sweep_command(args):
     """Train a grid of configurations (layouts, optimizers, learning rates, seeds, batch
     sizes) at once, on this machine's cores or a Dask cluster; print and write the
@@ -1105,7 +1118,7 @@ def sweep_command(args):
                 results.histories(),
                 metric=metric,
                 path=chart,
-                title=f"sweep of {len(results)} configurations on {task.description}",
+                title=_sweep_title(results, configs, task, len(X), args.epochs),
                 validation_label="test",
             )
         except OSError as error:
