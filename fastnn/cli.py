@@ -103,10 +103,10 @@ def check_output_file(option, path, suffix, kind, data_path=None):
     Raises
     ------
     OptionError
-        If ``path`` is empty, a folder, or does not end with one of ``suffix``.
+        If ``path`` is empty or does not end with one of ``suffix``.
     CommandError
-        If ``path`` is another non-regular file, its folder does not exist or
-        does not accept a new file, or it is the data file.
+        If ``path`` is a folder or another non-regular file, its folder does not
+        exist or does not accept a new file, or it is the data file.
     """
     suffixes = (suffix,) if isinstance(suffix, str) else tuple(suffix)
     text = os.fspath(path)
@@ -114,7 +114,7 @@ def check_output_file(option, path, suffix, kind, data_path=None):
         raise OptionError(f"{option} needs a file name ending with {_either(suffixes)}")
     target = Path(text)
     if text.endswith(("/", os.sep)) or target.is_dir():
-        raise OptionError(
+        raise CommandError(
             f"{option} {text!r} is a folder; give a file name such as "
             f"{os.path.join(text, 'out' + suffixes[0])!r}"
         )
