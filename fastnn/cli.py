@@ -889,7 +889,8 @@ def _print_prediction_summary(net, X, Y):
                 f"{name}: mean {column.mean():.4g}, std {column.std():.4g}, from "
                 f"{column.min():.4g} to {column.max():.4g}"
             )
-        print(f"first {shown} rows: " + ", ".join(f"{Y[r, 0]:.4g}" for r in range(shown)))
+        which = " of y0" if Y.shape[1] > 1 else ""
+        print(f"first {shown} rows{which}: " + ", ".join(f"{Y[r, 0]:.4g}" for r in range(shown)))
     print("give --out FILE.npy or FILE.csv to write every prediction")
 
 
