@@ -516,10 +516,8 @@ def _joined(histories):
     for history in histories:
         for field in dataclasses.fields(History):
             value = getattr(history, field.name)
-            if isinstance(getattr(joined, field.name), list):  # one entry per epoch
+            if isinstance(value, list):  # per-epoch lists; not the epoch markers
                 getattr(joined, field.name).extend(value)
-            elif value is not None:  # a single figure of the run: the last one given
-                setattr(joined, field.name, value)
     return joined
 
 
