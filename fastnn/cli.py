@@ -384,7 +384,9 @@ def _joined(histories):
     joined = History()
     for history in histories:
         for field in dataclasses.fields(History):
-            getattr(joined, field.name).extend(getattr(history, field.name))
+            value = getattr(history, field.name)
+            if isinstance(value, list):  # per-epoch lists; not the epoch markers
+                getattr(joined, field.name).extend(value)
     return joined
 
 
