@@ -172,8 +172,9 @@ class History:
         """dict of str to list of float: the per-epoch figures under Keras's names.
 
         As ``keras.callbacks.History.history``: ``"loss"`` always, then
-        ``"accuracy"``, ``"val_loss"`` and ``"val_accuracy"`` for those that were
-        measured (``train_acc``, ``val_loss``, ``val_acc``). The lists are copies:
+        ``"accuracy"``, ``"val_loss"``, ``"val_accuracy"`` and ``"learning_rate"``
+        for those that were measured (``train_acc``, ``val_loss``, ``val_acc``,
+        ``lr``). The lists are copies:
         editing them leaves this History alone. ``pandas.DataFrame(h.history)``
         makes a table of one row per epoch.
         """
@@ -183,6 +184,7 @@ class History:
             ("train_acc", "accuracy"),
             ("val_loss", "val_loss"),
             ("val_acc", "val_accuracy"),
+            ("lr", "learning_rate"),
         )
         for field_name, keras_name in keras_names:
             values = getattr(self, field_name)

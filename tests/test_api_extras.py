@@ -200,16 +200,17 @@ def test_history_under_keras_names_and_epoch_indices():
     history = net.fit(X, LABELS, epochs=4, batch_size=10, validation_data=(X, LABELS))
     assert history.epoch == [0, 1, 2, 3]
     figures = history.history
-    assert list(figures) == ["loss", "accuracy", "val_loss", "val_accuracy"]
+    assert list(figures) == ["loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"]
     assert figures["loss"] == history.loss and figures["accuracy"] == history.train_acc
     assert figures["val_loss"] == history.val_loss
     assert figures["val_accuracy"] == history.val_acc
+    assert figures["learning_rate"] == history.lr == [0.01] * 4  # SGD's default, every epoch
     figures["loss"].append(99.0)  # a copy: the History is unchanged
     assert len(history.loss) == 4
 
 
-def test_history_of_a_regression_without_validation_has_only_loss():
+def test_history_of_a_regression_without_validation_has_no_accuracy_or_val():
     history = regressor().fit(X, TARGETS, epochs=2)
-    assert history.history == {"loss": history.loss}
+    assert history.history == {"loss": history.loss, "learning_rate": history.lr}
     assert history.epoch == [0, 1]
     assert History().history == {"loss": []} and History().epoch == []
