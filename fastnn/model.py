@@ -1108,6 +1108,11 @@ class MLP:
                     f"{(fan_in + 1) * fan_out:,}",
                 )
             )
+        if any(self._dropout):  # a column only for networks that drop units
+            rates = [f"{rate:g}" if rate else "" for rate in self._dropout]
+            rows = [(*rows[0], "dropout"), (*rows[1], "")] + [
+                (*row, rate) for row, rate in zip(rows[2:], [*rates, ""], strict=True)
+            ]
         widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
         right = (1, 5)  # numbers line up on the right
         lines = [

@@ -295,7 +295,7 @@ def describe_training(net=None, optimizer=None, *, batch_size=None, data=None):
     ----------
     net : MLP, optional
         Gives "64-64-10 relu/softmax": the widths, then the hidden and output
-        activations.
+        activations; then "dropout 0.2" if it drops hidden units.
     optimizer : Optimizer or str, optional
         Gives "SGD lr=0.05", with any hyper-parameter that differs from its
         default ("momentum=0.9").
@@ -323,6 +323,10 @@ def describe_training(net=None, optimizer=None, *, batch_size=None, data=None):
             raise TypeError(f"net must be a fastnn MLP, got {type(net).__name__}") from None
         activations = [*dict.fromkeys(hidden), output]  # each hidden activation once
         parts.append("-".join(str(size) for size in sizes) + " " + "/".join(activations))
+        rates = list(getattr(net, "dropout", None) or [])
+        if any(rates):
+            shown = f"{rates[0]:g}" if len(set(rates)) == 1 else "/".join(f"{r:g}" for r in rates)
+            parts.append(f"dropout {shown}")
     if optimizer is not None:
         parts.append(_describe_optimizer(optimizer))
     if batch_size is not None:

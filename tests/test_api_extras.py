@@ -181,6 +181,15 @@ def test_summary_prints_layers_activations_counts_and_dtype(capsys):
     assert "cross-entropy" in text
 
 
+def test_summary_shows_dropout_only_where_there_is_some():
+    text = MLP([8, 6, 4, 2], dropout=[0.25, 0.0], seed=0).summary(print_fn=None)
+    lines = text.splitlines()
+    assert lines[1].split()[-1] == "dropout"
+    assert lines[3].split()[-1] == "0.25"  # dense 1
+    assert lines[4].split()[-1] == "28" and lines[5].split()[-1] == "10"  # 0: no rate shown
+    assert "dropout" not in MLP([8, 6, 2], seed=0).summary(print_fn=None)
+
+
 def test_summary_names_the_optimizer_after_a_fit_and_accepts_a_print_function():
     net = regressor()
     net.fit(X, TARGETS, optimizer="adam")

@@ -77,6 +77,15 @@ def test_mixed_activations_deep_network_and_any_batch_size():
         assert_allclose(run_onnx(model, X), net.predict(X), rtol=1e-5, atol=0)
 
 
+def test_a_network_trained_with_dropout_exports_its_predict():
+    # Inverted dropout is off at predict time: the graph is the plain forward pass.
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((64, 6)).astype(np.float32)
+    net = MLP([6, 16, 16, 3], dropout=[0.3, 0.1], seed=3)
+    net.fit(X, rng.integers(0, 3, 64), optimizer=optimizers.Adam(lr=0.01), epochs=3)
+    assert_allclose(run_onnx(net.to_onnx(), X), net.predict(X), rtol=1e-5, atol=0)
+
+
 def test_the_model_records_what_was_exported():
     net = MLP([3, 5, 2], hidden="tanh", output="sigmoid", dtype="float64", seed=0)
     model = net.to_onnx(opset=17)

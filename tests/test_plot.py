@@ -501,5 +501,9 @@ def test_describe_training_names_the_network_optimizer_batch_and_data():
     assert plot.describe_training(optimizer=optimizers.AdamW(), batch_size="full") == (
         "AdamW lr=0.001, full batch"
     )
+    dropped = MLP([4, 8, 8, 2], dropout=0.2)
+    assert plot.describe_training(dropped) == "4-8-8-2 relu/softmax, dropout 0.2"
+    mixed = MLP([4, 8, 8, 2], dropout=[0.5, 0.1])
+    assert plot.describe_training(mixed) == "4-8-8-2 relu/softmax, dropout 0.5/0.1"
     with pytest.raises(TypeError, match="batch_size must be an int, 'full' or None"):
         plot.describe_training(batch_size=2.5)
