@@ -167,6 +167,39 @@ class History:
             return np.zeros(0)
         return np.concatenate(self.step_losses)
 
+    @property
+    def history(self):
+        """dict of str to list of float: the per-epoch figures under Keras's names.
+
+        As ``keras.callbacks.History.history``: ``"loss"`` always, then
+        ``"accuracy"``, ``"val_loss"``, ``"val_accuracy"`` and ``"learning_rate"``
+        for those that were measured (``train_acc``, ``val_loss``, ``val_acc``,
+        ``lr``). The lists are copies:
+        editing them leaves this History alone. ``pandas.DataFrame(h.history)``
+        makes a table of one row per epoch.
+        """
+        figures = {"loss": list(self.loss)}
+        # Keras's names for fastnn's fields, in the order Keras lists them.
+        keras_names = (
+            ("train_acc", "accuracy"),
+            ("val_loss", "val_loss"),
+            ("val_acc", "val_accuracy"),
+            ("lr", "learning_rate"),
+        )
+        for field_name, keras_name in keras_names:
+            values = getattr(self, field_name)
+            if len(values):
+                figures[keras_name] = list(values)
+        return figures
+
+    @property
+    def epoch(self):
+        """list of int: the index of each recorded epoch, from 0 as in Keras (``[0, 1, ...]``).
+
+        The charts and the command line number epochs from 1.
+        """
+        return list(range(len(self.loss)))
+
 
 class _Workspace:
     """Work buffers for one batch size, allocated once per fit."""
@@ -912,6 +945,221 @@ class MLP:
         from fastnn.persistence import load_model
 
         return load_model(cls, path)
+
+    # ------------------------------------------------------------ Keras and scikit-learn habits
+
+    def _need_classifier(self, action, instead):
+        if not self.is_classifier:
+            raise ValueError(
+                f"{action} needs a classifier (output 'softmax' or 'sigmoid'); this network's "
+                f"output is {self._output!r} (regression): use {instead}"
+            )
+
+    def predict_proba(self, X):
+        """Return the class probabilities of the rows of ``X`` (classifiers only).
+
+        These are the output activations, as :meth:`predict` returns them: for a
+        softmax output one probability per class, each row summing to 1; for a
+        sigmoid output the probability of each label being 1 (one column for a
+        binary classifier, not scikit-learn's two).
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, inputs) or (inputs,)
+
+        Returns
+        -------
+        ndarray, shape (n_samples, outputs), or (outputs,) for a 1-D sample
+
+        Raises
+        ------
+        ValueError
+            For a regression network (identity output): use :meth:`predict`.
+        """
+        self._need_classifier("predict_proba", "predict")
+        return self.predict(X)
+
+    def predict_classes(self, X):
+        """Return the predicted class of each row of ``X`` as integers (classifiers only).
+
+        Softmax output: the index of the largest probability, shape
+        ``(n_samples,)``. Sigmoid output: 1 where the probability is >= 0.5, else
+        0 (the threshold :meth:`accuracy` uses), shape ``(n_samples,)`` for one
+        output unit and ``(n_samples, outputs)`` for several independent labels.
+        A 1-D sample gives one integer (or one row of labels).
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, inputs) or (inputs,)
+
+        Returns
+        -------
+        ndarray of int64
+
+        Raises
+        ------
+        ValueError
+            For a regression network (identity output): use :meth:`predict`.
+        """
+        self._need_classifier("predict_classes", "predict")
+        probabilities = self.predict(X)
+        if self._loss_code == codes.SOFTMAX_CE:
+            return np.argmax(probabilities, axis=-1).astype(np.int64)[()]
+        labels = (probabilities >= 0.5).astype(np.int64)
+        return labels[..., 0][()] if self._sizes[-1] == 1 else labels
+
+    def score(self, X, T):
+        """Return the accuracy (classifiers) or R² (regression) on ``(X, T)``.
+
+        As scikit-learn's ``score``: :meth:`accuracy` for a softmax or sigmoid
+        output; for an identity output the coefficient of determination R²,
+        computed as ``sklearn.metrics.r2_score`` does (averaged over the outputs;
+        see :func:`fastnn.metrics.r2_score`). Higher is better for both.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, inputs)
+        T : array-like
+            As for :meth:`loss`.
+
+        Returns
+        -------
+        float
+        """
+        if self.is_classifier:
+            return self.accuracy(X, T)
+        from fastnn.metrics import r2_score
+
+        with self._guard.reading("score"):
+            X = self._inputs(X)
+            T = self._targets(T, X.shape[0])
+            return r2_score(T, self.predict(X))
+
+    def evaluate(self, X, T):
+        """Return the loss and the accuracy on ``(X, T)`` in one pass over the data.
+
+        Like Keras's ``model.evaluate``, which returns ``[loss, accuracy]``; here a
+        named tuple, so both ``loss, acc = net.evaluate(X, T)`` and
+        ``net.evaluate(X, T).accuracy`` work.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, inputs)
+        T : array-like
+            As for :meth:`loss`.
+
+        Returns
+        -------
+        fastnn.metrics.Evaluation
+            ``(loss, accuracy)``; ``accuracy`` is None for a regression network.
+        """
+        from fastnn.metrics import Evaluation
+
+        with self._guard.reading("evaluate"):
+            X = self._inputs(X)
+            loss, accuracy = self._loss_and_correct(X, self._targets(T, X.shape[0]))
+        return Evaluation(float(loss), float(accuracy) if self.is_classifier else None)
+
+    def summary(self, print_fn=print):
+        """Print a table of the layers, their activations and parameter counts, as Keras does.
+
+        Parameters
+        ----------
+        print_fn : callable or None, default print
+            Called once with the whole table. None prints nothing and returns
+            the table instead.
+
+        Returns
+        -------
+        str or None
+            The table when ``print_fn`` is None, else None (so that a notebook
+            shows it once).
+
+        Examples
+        --------
+        >>> MLP([64, 32, 10], seed=0).summary()  # doctest: +SKIP
+        MLP: 64 inputs, 2 dense layers, float32, backend 'numba'
+        layer    units  activation  weights      biases   parameters
+        input       64
+        dense 1     32  relu        W1 (64, 32)  b1 (32)       2,080
+        dense 2     10  softmax     W2 (32, 10)  b2 (10)         330
+        total parameters: 2,410 (9.4 KiB of float32)
+        loss: cross-entropy of the softmax output
+        """
+        if print_fn is not None and not callable(print_fn):
+            raise TypeError(f"print_fn must be callable or None, got {type(print_fn).__name__}")
+        loss_names = {
+            codes.SOFTMAX_CE: "cross-entropy of the softmax output",
+            codes.SIGMOID_BCE: "binary cross-entropy of the sigmoid output",
+            codes.MSE: "mean squared error of the identity output",
+        }
+        rows = [("layer", "units", "activation", "weights", "biases", "parameters")]
+        rows.append(("input", f"{self._sizes[0]:,}", "", "", "", ""))
+        activations = [*self._hidden, self._output]
+        for layer, row in enumerate(self._layout, start=1):
+            fan_in, fan_out = int(row[codes.FAN_IN]), int(row[codes.FAN_OUT])
+            rows.append(
+                (
+                    f"dense {layer}",
+                    f"{fan_out:,}",
+                    activations[layer - 1],
+                    f"W{layer} ({fan_in}, {fan_out})",
+                    f"b{layer} ({fan_out})",
+                    f"{(fan_in + 1) * fan_out:,}",
+                )
+            )
+        if any(self._dropout):  # a column only for networks that drop units
+            rates = [f"{rate:g}" if rate else "" for rate in self._dropout]
+            rows = [(*rows[0], "dropout"), (*rows[1], "")] + [
+                (*row, rate) for row, rate in zip(rows[2:], [*rates, ""], strict=True)
+            ]
+        widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+        right = (1, 5)  # numbers line up on the right
+        lines = [
+            f"MLP: {self._sizes[0]} inputs, {len(self._layout)} dense layers, "
+            f"{self._dtype.name}, backend {self._backend!r}"
+        ]
+        for row in rows:
+            cells = [
+                cell.rjust(width) if column in right else cell.ljust(width)
+                for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+            ]
+            lines.append("  ".join(cells).rstrip())
+        size = self._n_params * self._dtype.itemsize
+        lines.append(
+            f"total parameters: {self._n_params:,} ({size / 1024:,.1f} KiB of {self._dtype.name})"
+        )
+        lines.append(f"loss: {loss_names[self._loss_code]}")
+        if self.optimizer_ is not None:
+            lines.append(f"optimizer of the last fit: {self.optimizer_!r}")
+        text = "\n".join(lines)
+        if print_fn is None:
+            return text
+        print_fn(text)
+        return None
+
+    def to_onnx(self, path=None, *, opset=None):
+        """Export the forward pass as an ONNX model; write it to ``path`` if given.
+
+        Needs the ``onnx`` package (``pip install "fastnn[onnx]"``), imported only
+        here. The graph takes ``X`` of shape (batch, inputs) in the network's
+        dtype and returns ``Y``, what :meth:`predict` returns. See
+        :func:`fastnn.onnx_export.to_onnx` for the details.
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            Where to write the model (atomically); None only returns it.
+        opset : int, optional
+            The ONNX operator set (default :data:`fastnn.onnx_export.DEFAULT_OPSET`).
+
+        Returns
+        -------
+        onnx.ModelProto
+        """
+        from fastnn.onnx_export import to_onnx
+
+        return to_onnx(self, path, opset=opset)
 
 
 def _progress_bar(n_rows, epoch, epochs):
