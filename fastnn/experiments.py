@@ -16,6 +16,7 @@ def COURSE_OPTIMIZERS():  # noqa: N802 - a factory that reads like the constant 
         "RMSProp": optimizers_module.RMSProp(lr=0.001),
         "Adadelta": optimizers_module.Adadelta(lr=1.0),
         "Adam": optimizers_module.Adam(lr=0.001),
+        "AdamW": optimizers_module.AdamW(lr=0.001),
     }
 
 
