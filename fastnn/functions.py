@@ -323,7 +323,9 @@ def mean_squared_error(d, y):
     """
     d, y = _as_float_pair(d, y)
     _check_same_shape(d, y)
-    return np.mean(np.square(d - y)) / 2
+    # Halve in the inputs' dtype: NumPy 1.x turns a float32 scalar divided by the Python
+    # int 2 into float64 (value-based casting), NumPy 2 keeps float32.
+    return np.mean(np.square(d - y)) / d.dtype.type(2)
 
 
 def cross_entropy_error(d, y):
