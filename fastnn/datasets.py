@@ -9,8 +9,10 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any, TypeAlias
 
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
 from fastnn._checks import check_int
 
@@ -22,6 +24,10 @@ __all__ = [
     "load_npz",
     "read_idx",
 ]
+
+#: ``(x_train, t_train), (x_test, t_test)``, as the loaders return them.
+DataSplit: TypeAlias = tuple[tuple[NDArray[Any], NDArray[Any]], tuple[NDArray[Any], NDArray[Any]]]
+PathLike: TypeAlias = str | os.PathLike[str]
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -53,7 +59,9 @@ _FILES = {
 }
 
 
-def make_regression(n, seed=None, dtype="float64"):
+def make_regression(
+    n: int, seed: int | None = None, dtype: DTypeLike = "float64"
+) -> tuple[NDArray[np.floating[Any]], NDArray[np.floating[Any]]]:
     """Return the course's regression sample: ``x`` uniform in [0, 1)², ``y = 3x₀ + 2x₁``.
 
     Parameters
@@ -92,7 +100,7 @@ def _open_regular_file(path):
         raise
 
 
-def read_idx(path, *, max_bytes=MAX_ARRAY_BYTES):
+def read_idx(path: PathLike, *, max_bytes: int = MAX_ARRAY_BYTES) -> NDArray[Any]:
     """Read one IDX file (gzip-compressed or not) into an array, checking its header.
 
     The header (magic number, data type, dimensions) is read and checked first;
@@ -254,7 +262,13 @@ def _checked_labels(labels, path, what):
     return labels
 
 
-def load_mnist(path=None, normalize=True, flatten=True, one_hot_label=False, dtype="float32"):
+def load_mnist(
+    path: PathLike | None = None,
+    normalize: bool = True,
+    flatten: bool = True,
+    one_hot_label: bool = False,
+    dtype: DTypeLike = "float32",
+) -> DataSplit:
     """Load MNIST-format IDX files as the textbook's ``load_mnist`` does.
 
     Searched in order: ``path``, ``$FASTNN_DATA``, ``~/.fastnn/data``.
@@ -277,8 +291,12 @@ def load_mnist(path=None, normalize=True, flatten=True, one_hot_label=False, dty
 
 
 def load_fashion_mnist(
-    path=None, normalize=True, flatten=True, one_hot_label=False, dtype="float32"
-):
+    path: PathLike | None = None,
+    normalize: bool = True,
+    flatten: bool = True,
+    one_hot_label: bool = False,
+    dtype: DTypeLike = "float32",
+) -> DataSplit:
     """Load Fashion-MNIST, by default from Debian's ``dataset-fashion-mnist`` package.
 
     Searched in order: ``path``, ``$FASTNN_DATA``, ``~/.fastnn/data``,
@@ -296,7 +314,13 @@ def load_fashion_mnist(
     )
 
 
-def load_digits(normalize=True, one_hot_label=False, dtype="float32", test_size=360, seed=0):
+def load_digits(
+    normalize: bool = True,
+    one_hot_label: bool = False,
+    dtype: DTypeLike = "float32",
+    test_size: int = 360,
+    seed: int | None = 0,
+) -> DataSplit:
     """Load the 8x8 digits shipped with fastnn (1,797 images, 10 classes), split like MNIST.
 
     These are the arrays of scikit-learn's ``sklearn.datasets.load_digits()``, in
@@ -330,17 +354,17 @@ def load_digits(normalize=True, one_hot_label=False, dtype="float32", test_size=
     ValueError
         If ``test_size`` would leave no training rows.
     """
-    images, labels = _packaged_digits()
+    pixels, digits = _packaged_digits()
     test_size = check_int("test_size", test_size, minimum=0)
-    if test_size >= len(images):
+    if test_size >= len(pixels):
         raise ValueError(
-            f"test_size must leave training rows: the digits have {len(images)} rows, "
-            f"so test_size must be at most {len(images) - 1}, got {test_size}"
+            f"test_size must leave training rows: the digits have {len(pixels)} rows, "
+            f"so test_size must be at most {len(pixels) - 1}, got {test_size}"
         )
-    images = images.astype(dtype)
+    images: NDArray[Any] = pixels.astype(dtype)
     if normalize:
         images /= 16.0
-    labels = labels.astype(np.int64)
+    labels: NDArray[Any] = digits.astype(np.int64)
     if one_hot_label:
         labels = np.eye(10, dtype=dtype)[labels]
     order = np.random.default_rng(seed).permutation(len(images))
@@ -348,7 +372,7 @@ def load_digits(normalize=True, one_hot_label=False, dtype="float32", test_size=
     return (images[train], labels[train]), (images[test], labels[test])
 
 
-def _packaged_digits():
+def _packaged_digits() -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
     """Return the shipped digits as ``(images, labels)``: uint8 ``(1797, 64)`` and ``(1797,)``.
 
     Raises OSError if the file is missing or not what fastnn ships (a broken install).
@@ -374,7 +398,9 @@ def _packaged_digits():
     return images, labels
 
 
-def load_npz(path, *, max_bytes=MAX_ARRAY_BYTES):
+def load_npz(
+    path: PathLike, *, max_bytes: int = MAX_ARRAY_BYTES
+) -> tuple[tuple[NDArray[Any], NDArray[Any]], tuple[NDArray[Any] | None, NDArray[Any] | None]]:
     """Load a data set saved as ``.npz`` with arrays ``x_train``, ``t_train`` and
     optionally ``x_test``, ``t_test`` (the course's names); never unpickles.
 

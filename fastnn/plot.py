@@ -18,17 +18,24 @@ to a temporary file beside ``path`` and renamed over it, so a reader never sees
 a half-written image and a failed save leaves any old file intact.
 """
 
+from __future__ import annotations
+
 import numbers
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import MaxNLocator
+from numpy.typing import ArrayLike
 
 from fastnn._atomic import atomic_write
+
+if TYPE_CHECKING:
+    from fastnn.model import History
 
 __all__ = [
     "plot_loss",
@@ -149,7 +156,7 @@ def _check_log(log):
     return bool(log)
 
 
-def _check_limits(name, limits):
+def _check_limits(name: str, limits: Any) -> tuple[float, float] | None:
     """Return ``limits`` as a finite increasing pair of floats, or None."""
     if limits is None:
         return None
@@ -162,7 +169,7 @@ def _check_limits(name, limits):
     return low, high
 
 
-def _default_limits(values):
+def _default_limits(values: np.ndarray) -> tuple[float, float]:
     """The span of ``values`` widened by 10% on each side (by 1 if the span is 0)."""
     low, high = float(values.min()), float(values.max())
     margin = 0.1 * (high - low) if high > low else 1.0
@@ -172,7 +179,14 @@ def _default_limits(values):
 # --------------------------------------------------------------------------- charts
 
 
-def plot_loss(history, path=None, *, title=None, ax=None, log=False):
+def plot_loss(
+    history: History,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    title: str | None = None,
+    ax: Axes | None = None,
+    log: bool = False,
+) -> Figure | SubFigure:
     """Plot the training loss per epoch, and the validation loss if it was measured.
 
     Parameters
@@ -220,7 +234,13 @@ def plot_loss(history, path=None, *, title=None, ax=None, log=False):
     return _finish(figure, ax, title, path)
 
 
-def plot_accuracy(history, path=None, *, title=None, ax=None):
+def plot_accuracy(
+    history: History,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Figure | SubFigure:
     """Plot the training and validation accuracy per epoch (the course's 正答率 chart).
 
     Parameters
@@ -268,7 +288,14 @@ def plot_accuracy(history, path=None, *, title=None, ax=None):
     return _finish(figure, ax, title, path)
 
 
-def plot_step_loss(history, path=None, *, title=None, ax=None, log=False):
+def plot_step_loss(
+    history: History,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    title: str | None = None,
+    ax: Axes | None = None,
+    log: bool = False,
+) -> Figure | SubFigure:
     """Scatter the loss of every training step (the course's per-sample SGD chart).
 
     Steps are numbered from 1 across all epochs, as :attr:`History.step_loss`
@@ -319,8 +346,16 @@ def plot_step_loss(history, path=None, *, title=None, ax=None, log=False):
 
 
 def plot_gradient_descent(
-    f, history, path=None, xlim=None, ylim=None, levels=20, *, title=None, ax=None
-):
+    f: Callable[[Any], Any],
+    history: ArrayLike,
+    path: str | os.PathLike[str] | None = None,
+    xlim: tuple[float, float] | None = None,
+    ylim: tuple[float, float] | None = None,
+    levels: int | ArrayLike = 20,
+    *,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Figure | SubFigure:
     """Draw a 2-D gradient-descent trajectory over a contour plot of ``f``.
 
     Parameters
@@ -406,7 +441,15 @@ def plot_gradient_descent(
     return _finish(figure, ax, title, path)
 
 
-def plot_comparison(histories, metric="loss", path=None, *, title=None, ax=None, log=False):
+def plot_comparison(
+    histories: Mapping[str, History],
+    metric: str = "loss",
+    path: str | os.PathLike[str] | None = None,
+    *,
+    title: str | None = None,
+    ax: Axes | None = None,
+    log: bool = False,
+) -> Figure | SubFigure:
     """Plot one metric of several histories per epoch, one labelled line each.
 
     Parameters
@@ -463,7 +506,7 @@ def plot_comparison(histories, metric="loss", path=None, *, title=None, ax=None,
     if len(curves) > LEGEND_INSIDE_MAX:
         # A sweep's many curves: the legend goes beside the axes, not over the data.
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small", frameon=False)
-        if figure is ax.figure and hasattr(figure, "set_size_inches"):
+        if figure is ax.figure and isinstance(figure, Figure):  # a SubFigure has no size
             width, height = figure.get_size_inches()
             figure.set_size_inches(width + 3.5, max(height, 0.22 * len(curves) + 1))
     else:
