@@ -4,7 +4,8 @@ from _common import size
 
 from fastnn import MLP, datasets, optimizers, plot
 
-X, y = datasets.make_regression(size(10_000, 1_000), seed=0)
+n = size(10_000, 1_000)
+X, y = datasets.make_regression(n, seed=0)
 epochs = size(20, 3)
 histories = {}
 for name, batch_size in [("per-sample SGD", 1), ("mini-batch 32", 32), ("full batch", None)]:
@@ -13,11 +14,13 @@ for name, batch_size in [("per-sample SGD", 1), ("mini-batch 32", 32), ("full ba
         X, y, optimizer=optimizers.SGD(lr=0.05), epochs=epochs, batch_size=batch_size
     )
     print(f"{name:15s} final loss {histories[name].loss[-1]:.2e}")
+# Every run trains the same network (net is the last of them) from the same seed.
+trained = plot.describe_training(net, optimizers.SGD(lr=0.05), data=f"y = 3x0 + 2x1, {n:,} samples")
 plot.plot_comparison(
     histories,
     metric="loss",
     path="sgd_vs_minibatch.png",
     log=True,
-    title="SGD vs mini-batch vs full batch",
+    title=f"training loss per epoch, by batch size\n{trained}",
 )
 print("wrote sgd_vs_minibatch.png")

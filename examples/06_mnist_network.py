@@ -25,14 +25,22 @@ name, ((x_train, t_train), (x_test, t_test)) = load()
 n = size(len(x_train), 2_000)
 x_train, t_train = x_train[:n], t_train[:n]
 net = MLP([x_train.shape[1], 40, 10], hidden="relu", output="softmax", seed=0)
+sgd = optimizers.SGD(lr=0.01)
 history = net.fit(
     x_train,
     t_train,
-    optimizer=optimizers.SGD(lr=0.01),
+    optimizer=sgd,
     epochs=size(5, 2),
     batch_size=1,
     validation_data=(x_test, t_test),
 )
 print(f"{name}: test accuracy per epoch", [round(a, 4) for a in history.val_acc])
-plot.plot_accuracy(history, path="mnist_accuracy.png", title=f"{name}: accuracy")
+trained = plot.describe_training(net, sgd, batch_size=1, data=f"{name}, {n:,} training rows")
+# validation_data is the test set, and the legend says so.
+plot.plot_accuracy(
+    history,
+    path="mnist_accuracy.png",
+    title=f"accuracy per epoch\n{trained}",
+    validation_label="test",
+)
 print("wrote mnist_accuracy.png")

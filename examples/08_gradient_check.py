@@ -21,5 +21,11 @@ def function_2(x):
 
 x, history = functions.gradient_descent(function_2, np.array([0.0, 0.0]), lr=0.1, step_num=100)
 print("gradient descent on (x0 - 1)^2 + (x1 - 2)^2 from (0, 0):", x)
-plot.plot_gradient_descent(function_2, history, path="gradient_descent.png")
+# Equal scales on both axes, the minimum starred, a colour bar for f.
+plot.plot_gradient_descent(
+    function_2,
+    history,
+    path="gradient_descent.png",
+    title="gradient descent on (x0 - 1)² + (x1 - 2)²\nlr=0.1, 100 steps from (0, 0)",
+)
 print("wrote gradient_descent.png")

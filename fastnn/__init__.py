@@ -1,6 +1,6 @@
 """fastnn: small neural networks from scratch, with every hot loop compiled by Numba."""
 
-from fastnn import datasets, functions, optimizers
+from fastnn import datasets, functions, optimizers, schedules
 from fastnn.estimators import DataConversionWarning, MLPClassifier, MLPRegressor, NotFittedError
 from fastnn.experiments import compare_optimizers
 from fastnn.model import MLP, ConcurrentUseError, History, TrainingDivergedError
@@ -23,6 +23,7 @@ __all__ = [
     "datasets",
     "functions",
     "optimizers",
+    "schedules",
     "warmup",
 ]
 

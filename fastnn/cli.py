@@ -1,20 +1,27 @@
-"""The ``fastnn`` command line: ``demo``, ``train``, ``compare-optimizers``, ``sweep``, ``bench``.
+"""The ``fastnn`` command line: ``demo``, ``train``, ``predict``, ``evaluate``,
+``compare-optimizers``, ``sweep``, ``bench``.
 
 Exit codes: 0 when the command did its work; 2 for a user error (bad arguments, bad
 data, an output path that cannot be written, training that diverged), reported on
-one line without a traceback; 130 when interrupted with Ctrl-C; 141 when standard
+one line without a traceback (after the command's usage when an option's value is
+wrong, as argparse does); 130 when interrupted with Ctrl-C; 141 when standard
 output was closed early (``fastnn train | head``), as for a process killed by SIGPIPE.
+
+Progress bars are drawn only when stderr is a terminal: a log file gets the plain
+line printed per epoch instead of a bar redrawn with carriage returns.
 """
 
 import argparse
 import contextlib
 import copy
 import dataclasses
+import inspect
 import itertools
 import os
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +32,8 @@ from fastnn.model import History, TrainingDivergedError
 __all__ = ["main", "build_parser"]
 
 DATA_NAMES = ("regression", "digits", "mnist", "fashion-mnist")
+OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw")
+OUTPUTS = ("softmax", "sigmoid", "identity")
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
@@ -35,6 +44,23 @@ MAX_CLASSES = 10_000
 
 class CommandError(Exception):
     """A user error: reported on one line with exit code 2, without a traceback."""
+
+
+class OptionError(CommandError):
+    """A bad option value found after parsing: reported after the command's usage, as
+    argparse reports the values it checks itself."""
+
+
+def _stderr_is_terminal():
+    """True if stderr is a terminal, where a progress bar can redraw itself in place."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced by an object without it, or closed
+        return False
+
+
+def _show_progress(args):
+    return not getattr(args, "quiet", False) and _stderr_is_terminal()
 
 
 # ------------------------------------------------------------------ output paths
@@ -53,6 +79,11 @@ def _check_writable(option, text, folder):
         ) from None
 
 
+def _either(suffixes):
+    """ ".png, .jpg or .svg": the suffixes as a message lists them."""
+    return suffixes[0] if len(suffixes) == 1 else f"{', '.join(suffixes[:-1])} or {suffixes[-1]}"
+
+
 def check_output_file(option, path, suffix, kind, data_path=None):
     """Refuse, before any training, an output file that could not be written.
 
@@ -61,8 +92,9 @@ def check_output_file(option, path, suffix, kind, data_path=None):
     option : str
         The option that named the file, for the message (``"--save"``).
     path : str or os.PathLike
-    suffix : str
-        The suffix the writer produces (``".npz"``, ``".png"``).
+    suffix : str or tuple of str
+        The suffix the writer produces (``".npz"``), or the suffixes it accepts,
+        each naming the format it writes (``(".png", ".jpg")``).
     kind : str
         What the writer writes, for the message (``"a NumPy .npz archive"``).
     data_path : str, optional
@@ -70,22 +102,24 @@ def check_output_file(option, path, suffix, kind, data_path=None):
 
     Raises
     ------
+    OptionError
+        If ``path`` is empty or does not end with one of ``suffix``.
     CommandError
-        If ``path`` is a folder or another non-regular file, does not end with
-        ``suffix``, its folder does not exist or does not accept a new file, or it
-        is the data file.
+        If ``path`` is a folder or another non-regular file, its folder does not
+        exist or does not accept a new file, or it is the data file.
     """
+    suffixes = (suffix,) if isinstance(suffix, str) else tuple(suffix)
     text = os.fspath(path)
     if not text:
-        raise CommandError(f"{option} needs a file name ending with {suffix}")
+        raise OptionError(f"{option} needs a file name ending with {_either(suffixes)}")
     target = Path(text)
     if text.endswith(("/", os.sep)) or target.is_dir():
         raise CommandError(
             f"{option} {text!r} is a folder; give a file name such as "
-            f"{os.path.join(text, 'out' + suffix)!r}"
+            f"{os.path.join(text, 'out' + suffixes[0])!r}"
         )
-    if target.suffix.lower() != suffix:
-        raise CommandError(f"{option} {text!r}: the name must end with {suffix} ({kind})")
+    if target.suffix.lower() not in suffixes:
+        raise OptionError(f"{option} {text!r}: the name must end with {_either(suffixes)} ({kind})")
     if target.exists() and not target.is_file():
         raise CommandError(f"{option} {text!r} exists and is not a regular file")
     folder = target.parent
@@ -134,6 +168,12 @@ class Task:
     is_regression: bool
     n_outputs: int
     description: str
+    output: str = ""  # the output activation: "softmax", "sigmoid" or "identity"
+    note: str = ""  # how the targets were read, when that was a choice
+
+    def __post_init__(self):
+        if not self.output:
+            self.output = "identity" if self.is_regression else "softmax"
 
 
 def load_data(name, dtype, seed=0):
@@ -210,17 +250,38 @@ def _is_distribution(rows):
     return bool(np.all(rows >= 0) and np.allclose(rows.sum(axis=1), 1.0, atol=1e-3))
 
 
-def prepare_data(X, T, X_test, T_test, description, dtype):
+def _whole_labels(values):
+    """True if float ``values`` could be class labels: whole numbers from 0 to MAX_CLASSES - 1."""
+    return bool(
+        values.size
+        and np.all(np.isfinite(values))
+        and np.all(values == np.round(values))
+        and values.min() >= 0
+        and values.max() < MAX_CLASSES
+    )
+
+
+def _in_unit_interval(*arrays):
+    return all(array is None or bool(np.all((array >= 0) & (array <= 1))) for array in arrays)
+
+
+def prepare_data(X, T, X_test, T_test, description, dtype, output=None):
     """Check a data set for training and decide the task; return a :class:`Task`.
 
-    Integer 1-D labels (or one column) make a classifier with one output per class;
-    2-D rows that are one-hot (or probabilities) make a classifier too; float
-    targets make a regression with one output per column.
+    With ``output`` None the targets decide, as :meth:`MLP.fit` reads them: 1-D
+    integer labels (or one column), or float labels that are all whole numbers
+    from 0 to ``MAX_CLASSES - 1``, make a softmax classifier with one output per
+    class; 2-D rows that are one-hot (or probabilities) make a softmax classifier
+    too; other float targets make a regression with one output per column.
+    ``output`` ("softmax", "sigmoid" or "identity", from ``--output``) imposes
+    the output layer, and the targets must suit it.
 
     Raises
     ------
     CommandError
         Naming the data set, the array and the row of the first bad value.
+    OptionError
+        If the targets do not suit ``output``.
     """
     source = description
     X = np.asarray(X)
@@ -244,7 +305,43 @@ def prepare_data(X, T, X_test, T_test, description, dtype):
         T_test = T_test[:, 0] if has_test and T_test.ndim == 2 else T_test
     X = _finite("x_train", X, dtype, source)
     X_test = _finite("x_test", X_test, dtype, source) if has_test else None
-    if T.ndim == 1 and T.dtype.kind in "iu":
+
+    def task(T, T_test, output, n_outputs, note=""):
+        return Task(
+            X, T, X_test, T_test, output == "identity", n_outputs, description, output, note
+        )
+
+    integer = T.ndim == 1 and T.dtype.kind in "iu"
+    if output == "identity" or (output is None and not integer and T.ndim == 1):
+        T = _finite("t_train", T, dtype, source)
+        T_test = _finite("t_test", T_test, dtype, source) if has_test else None
+        floats_as_labels = (
+            output is None
+            and _whole_labels(T)
+            and (not has_test or _whole_labels(T_test))
+            and max(T.max(), T_test.max() if has_test else 0) >= 1  # at least two classes
+        )
+        if not floats_as_labels:
+            return task(T, T_test, "identity", 1 if T.ndim == 1 else T.shape[1])
+        integer = True
+        note = (
+            "t_train holds whole numbers stored as floats: read as class labels, as MLP.fit "
+            "reads them (--output identity trains a regression on them)"
+        )
+        T, T_test = T.astype(np.int64), T_test.astype(np.int64) if has_test else None
+    else:
+        note = ""
+        if output == "softmax" and T.ndim == 1 and not integer:  # float labels, as fit takes
+            T = _finite("t_train", T, dtype, source)
+            T_test = _finite("t_test", T_test, dtype, source) if has_test else None
+            if not (_whole_labels(T) and (not has_test or _whole_labels(T_test))):
+                raise OptionError(
+                    f"--output softmax needs class labels (0, 1, 2, ...) or one-hot rows; "
+                    f"{source}'s t_train holds other values: use --output identity (regression)"
+                )
+            integer = True
+            T, T_test = T.astype(np.int64), T_test.astype(np.int64) if has_test else None
+    if integer and output in (None, "softmax"):
         T = _class_labels("t_train", T, source)
         T_test = _class_labels("t_test", T_test, source) if has_test else None
         n_outputs = int(max(T.max(), T_test.max() if has_test else 0)) + 1
@@ -252,24 +349,36 @@ def prepare_data(X, T, X_test, T_test, description, dtype):
             raise CommandError(
                 f"{source}: t_train has only one class (label 0); a classifier needs at least two"
             )
-        return Task(X, T, X_test, T_test, False, n_outputs, description)
+        return task(T, T_test, "softmax", n_outputs, note)
     T = _finite("t_train", T, dtype, source)
     T_test = _finite("t_test", T_test, dtype, source) if has_test else None
-    if T.ndim == 1:
-        return Task(X, T, X_test, T_test, True, 1, description)
-    if _is_distribution(T):
+    if output == "sigmoid":
+        if not _in_unit_interval(T, T_test):
+            raise OptionError(
+                f"--output sigmoid needs targets in [0, 1] (0/1 labels, or one column per "
+                f"label); {source}'s t_train has values from {T.min():g} to {T.max():g}"
+                + ("; use --output softmax for more than two classes" if integer else "")
+            )
+        return task(T, T_test, "sigmoid", 1 if T.ndim == 1 else T.shape[1])
+    if T.ndim == 2 and _is_distribution(T):
         if has_test and not _is_distribution(T_test):
             raise CommandError(
                 f"{source}: t_train holds one-hot rows but t_test does not; give t_test "
                 "the same form"
             )
-        return Task(X, T, X_test, T_test, False, T.shape[1], description)
-    return Task(X, T, X_test, T_test, True, T.shape[1], description)
+        return task(T, T_test, "softmax", T.shape[1])
+    if output == "softmax":
+        raise OptionError(
+            f"--output softmax needs class labels (0, 1, 2, ...) or one-hot rows; {source}'s "
+            "t_train holds other targets: use --output identity (regression) or sigmoid"
+        )
+    return task(T, T_test, "identity", 1 if T.ndim == 1 else T.shape[1])
 
 
 def _load_task(args):
     X, T, X_test, T_test, description = load_data(args.data, args.dtype, args.seed)
-    return prepare_data(X, T, X_test, T_test, description, args.dtype)
+    output = getattr(args, "output", None)
+    return prepare_data(X, T, X_test, T_test, description, args.dtype, output)
 
 
 def parse_sizes(text, n_inputs, n_outputs):
@@ -278,13 +387,13 @@ def parse_sizes(text, n_inputs, n_outputs):
     try:
         sizes = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise CommandError(f"--sizes must be comma-separated integers, got {text!r}") from None
+        raise OptionError(f"--sizes must be comma-separated integers, got {text!r}") from None
     if not sizes or min(sizes) < 1:
-        raise CommandError(f"--sizes must be positive integers, got {text!r}")
+        raise OptionError(f"--sizes must be positive integers, got {text!r}")
     if len(sizes) >= 2 and sizes[0] == n_inputs and sizes[-1] == n_outputs:
         return sizes
     if len(sizes) >= 3:
-        raise CommandError(
+        raise OptionError(
             f"--sizes {text!r} does not fit the data, which has {n_inputs} inputs and "
             f"{n_outputs} outputs: give e.g. {n_inputs},100,{n_outputs}, or only the hidden "
             "widths"
@@ -309,22 +418,21 @@ def _check_network_size(sizes, dtype):
     needed = 4 * n_params * np.dtype(dtype).itemsize
     memory = _physical_memory()
     if memory is not None and needed > memory:
-        raise CommandError(
+        raise OptionError(
             f"--sizes: the network {sizes} has {n_params:,} parameters and needs about "
             f"{needed / 1e9:,.1f} GB to train, more than this machine's {memory / 1e9:.1f} GB"
         )
 
 
-def _build_network(sizes, hidden, is_regression, dtype, seed):
-    """Return the MLP to train, or raise CommandError for a bad or oversized one."""
+def _build_network(sizes, hidden, output, dtype, seed, init="he"):
+    """Return the MLP to train, or raise OptionError for a bad or oversized one."""
     from fastnn import MLP
 
     _check_network_size(sizes, dtype)
-    output = "identity" if is_regression else "softmax"
     try:
-        return MLP(sizes, hidden=hidden, output=output, dtype=dtype, seed=seed)
+        return MLP(sizes, hidden=hidden, output=output, init=init, dtype=dtype, seed=seed)
     except (TypeError, ValueError) as error:
-        raise CommandError(str(error)) from None
+        raise OptionError(str(error)) from None
     except MemoryError:
         raise CommandError(f"--sizes: not enough memory for the network {sizes}") from None
 
@@ -332,28 +440,51 @@ def _build_network(sizes, hidden, is_regression, dtype, seed):
 # ------------------------------------------------------------------ commands
 
 
-def _make_optimizer(name, lr, dtype):
+def _takes(name, parameter):
+    """True if the optimizer called ``name`` has the hyper-parameter ``parameter``."""
+    from fastnn import optimizers
+
+    return parameter in inspect.signature(type(optimizers.get(name)).__init__).parameters
+
+
+def _make_optimizer(name, lr, dtype, momentum=None, weight_decay=None):
+    """Return the optimizer ``--optimizer``, ``--lr``, ``--momentum`` and ``--weight-decay``
+    ask for (None: the optimizer's default), or raise OptionError."""
     from fastnn import optimizers
 
     if lr is not None:
         with np.errstate(over="ignore", under="ignore"):
             in_dtype = np.dtype(dtype).type(lr)
         if not (np.isfinite(in_dtype) and in_dtype > 0):
-            raise CommandError(
+            raise OptionError(
                 f"--lr {lr:g} is not a positive finite {dtype} (it becomes {in_dtype}); "
                 f"give a learning rate such as 0.01"
             )
     hyper = {} if lr is None else {"lr": lr}
     try:
+        optimizers.get(name)  # an unknown name first, with the list of known ones
+        for option, parameter, value in (
+            ("--momentum", "momentum", momentum),
+            ("--weight-decay", "weight_decay", weight_decay),
+        ):
+            if value is None:
+                continue
+            if not _takes(name, parameter):
+                having = [other for other in OPTIMIZER_NAMES if _takes(other, parameter)]
+                raise OptionError(
+                    f"{option}: the optimizer {name!r} has no {parameter}; these have: "
+                    f"{', '.join(having)}"
+                )
+            hyper[parameter] = value
         return optimizers.get(name, **hyper)
     except (TypeError, ValueError) as error:
-        raise CommandError(str(error)) from None
+        raise OptionError(str(error)) from None
 
 
 def _optimizer_names(text):
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
-        raise CommandError(
+        raise OptionError(
             f"--optimizers {text!r} names no optimizer; give comma-separated names such as sgd,adam"
         )
     return names
@@ -384,14 +515,17 @@ def _joined(histories):
     joined = History()
     for history in histories:
         for field in dataclasses.fields(History):
-            getattr(joined, field.name).extend(getattr(history, field.name))
+            value = getattr(history, field.name)
+            if isinstance(value, list):  # per-epoch lists; not the epoch markers
+                getattr(joined, field.name).extend(value)
     return joined
 
 
 def _epoch_line(epoch, history):
-    line = f"epoch {epoch:3d}  loss {history.loss[-1]:.4f}"
+    # .4g: a regression's loss of 3e-06 must not print as 0.0000.
+    line = f"epoch {epoch:3d}  loss {history.loss[-1]:.4g}"
     if history.val_loss:
-        line += f"  test loss {history.val_loss[-1]:.4f}"
+        line += f"  test loss {history.val_loss[-1]:.4g}"
     if history.val_acc:
         line += f"  test accuracy {history.val_acc[-1]:.4f}"
     return line
@@ -418,7 +552,7 @@ def _train_epochs(net, optimizer, task, args):
                     epochs=1,
                     batch_size=args.batch_size,
                     validation_data=validation,
-                    progress=not args.quiet,
+                    progress=_show_progress(args),
                 )
             last_good = (epoch, copy.deepcopy(net), (*last_good[2], history))
             print(_epoch_line(epoch, history), flush=True)
@@ -431,7 +565,7 @@ def _train_epochs(net, optimizer, task, args):
     return (*last_good, None)
 
 
-def _write_outputs(net, history, args, is_regression):
+def _write_outputs(net, history, args, task):
     """Write ``--save`` and ``--plot`` (paths checked before training); return what was."""
     written = []
     if args.save is not None:
@@ -444,7 +578,7 @@ def _write_outputs(net, history, args, is_regression):
         written.append(("model", args.save))
     if args.plot is not None:
         try:
-            _plot_history(history, args.plot, is_regression)
+            _plot_history(history, args.plot, net, task, args)
         except OSError as error:
             raise CommandError(
                 f"--plot {args.plot!r}: could not write the chart ({error})"
@@ -453,14 +587,14 @@ def _write_outputs(net, history, args, is_regression):
     return written
 
 
-def _what_was_kept(epoch, net, history, args, is_regression):
+def _what_was_kept(epoch, net, history, args, task):
     """Write the outputs of an interrupted or diverged run; say what happened to them."""
     asked = " and ".join(path for path in (args.save, args.plot) if path is not None)
     if not asked:
         return "nothing saved (no --save given)"
     if net is None:
         return f"no epoch completed, so nothing was written to {asked}"
-    written = _write_outputs(net, history, args, is_regression)
+    written = _write_outputs(net, history, args, task)
     what = " and ".join(f"the {kind} to {path}" for kind, path in written)
     return f"saved {what} from the end of epoch {epoch}, the last complete one"
 
@@ -475,22 +609,26 @@ def train(args):
     if args.save is not None:
         check_output_file("--save", args.save, ".npz", "a NumPy .npz archive", data_path)
     if args.plot is not None:
-        check_output_file("--plot", args.plot, ".png", "a PNG image", data_path)
+        check_output_file("--plot", args.plot, _chart_suffixes(), "a chart", data_path)
+    optimizer = _make_optimizer(
+        args.optimizer, args.lr, args.dtype, args.momentum, args.weight_decay
+    )
     task = _load_task(args)
     sizes = parse_sizes(args.sizes, task.X.shape[1], task.n_outputs)
-    net = _build_network(sizes, args.hidden, task.is_regression, args.dtype, args.seed)
-    optimizer = _make_optimizer(args.optimizer, args.lr, args.dtype)
+    net = _build_network(sizes, args.hidden, task.output, args.dtype, args.seed, args.init)
     print(
         f"fastnn train: {task.description}, {len(task.X):,} training rows; {net}; {optimizer}; "
         f"batch size {args.batch_size}, {args.epochs} epochs",
         flush=True,
     )
+    if task.note:
+        print(f"note: {task.note}", flush=True)
     start = time.perf_counter()
     epochs_done, good_net, histories, stop = _train_epochs(net, optimizer, task, args)
     seconds = max(time.perf_counter() - start, 1e-9)
     history = _joined(histories)
     if stop is not None:
-        kept = _what_was_kept(epochs_done, good_net, history, args, task.is_regression)
+        kept = _what_was_kept(epochs_done, good_net, history, args, task)
         during = f"during epoch {epochs_done + 1} of {args.epochs}"
         if stop == "interrupted":
             print(f"fastnn train: interrupted {during}; {kept}", file=sys.stderr)
@@ -500,21 +638,35 @@ def train(args):
             f"smaller --lr than {optimizer.lr:g}; {kept}"
         )
     print(
-        f"trained in {seconds:.1f} s ({epochs_done * len(task.X) / seconds:,.0f} samples/s, "
+        f"trained in {seconds:.3g} s ({epochs_done * len(task.X) / seconds:,.0f} samples/s, "
         "including compilation on a first run)"
     )
-    for kind, path in _write_outputs(net, history, args, task.is_regression):
+    for kind, path in _write_outputs(net, history, args, task):
         print(f"saved the model to {path}" if kind == "model" else f"wrote {path}")
     return 0
 
 
-def _plot_history(history, path, is_regression):
+def _chart_suffixes():
+    """The suffixes ``--plot`` accepts: each names the format written."""
     from fastnn import plot
 
-    if is_regression:
-        plot.plot_loss(history, path=path)
+    return tuple(plot.SAVE_FORMATS)
+
+
+def _plot_history(history, path, net, task, args):
+    """The accuracy chart (the loss chart of a regression), titled with what was trained."""
+    from fastnn import plot
+
+    trained = plot.describe_training(
+        net, net.optimizer_, batch_size=args.batch_size, data=task.description
+    )
+    if task.is_regression:
+        title = f"loss per epoch\n{trained}"
+        # A regression's loss falls by decades: a linear axis would show one drop to 0.
+        plot.plot_loss(history, path=path, title=title, validation_label="test", log=True)
     else:
-        plot.plot_accuracy(history, path=path)
+        title = f"accuracy per epoch\n{trained}"
+        plot.plot_accuracy(history, path=path, title=title, validation_label="test")
 
 
 def compare(args):
@@ -524,7 +676,7 @@ def compare(args):
     names = _optimizer_names(args.optimizers)
     family = {name: _make_optimizer(name, None, args.dtype) for name in names}
     data_path = args.data if args.data not in DATA_NAMES else None
-    check_output_file("--plot", args.plot, ".png", "a PNG image", data_path)
+    check_output_file("--plot", args.plot, _chart_suffixes(), "a chart", data_path)
     task = _load_task(args)
     X, T = task.X, task.T
     if args.rows:
@@ -538,7 +690,7 @@ def compare(args):
     from fastnn import sweep
 
     network = {"sizes": sizes, "hidden": args.hidden, "dtype": args.dtype, "seed": args.seed}
-    network["output"] = "identity" if task.is_regression else "softmax"
+    network["output"] = task.output
     configs = [{"name": name, **network, "optimizer": opt} for name, opt in family.items()]
     try:
         # One sweep: each optimizer starts from the same seeded network, and one
@@ -569,13 +721,22 @@ def compare(args):
             f"every optimizer diverged ({', '.join(family)}); rescale the data or try others"
         )
     for name, history in histories.items():
-        line = f"{name:>10s}  final loss {history.loss[-1]:.4f}"
+        line = f"{name:>10s}  final loss {history.loss[-1]:.4g}"
         if history.val_acc:
             line += f"  test accuracy {history.val_acc[-1]:.4f}"
         print(line)
+    hidden = [args.hidden] * (len(sizes) - 2)
+    shape = types.SimpleNamespace(sizes=sizes, hidden=hidden, output=task.output)
+    trained = plot.describe_training(
+        shape, batch_size=args.batch_size, data=f"{task.description}, {len(X):,} rows"
+    )
     try:
         plot.plot_comparison(
-            histories, metric="loss", path=args.plot, title=f"optimizers on {task.description}"
+            histories,
+            metric="loss",
+            path=args.plot,
+            title=f"training loss per epoch, each optimizer from the same start\n{trained}",
+            log=task.is_regression,
         )
     except OSError as error:
         raise CommandError(f"--plot {args.plot!r}: could not write the chart ({error})") from None
@@ -583,17 +744,236 @@ def compare(args):
     return 0
 
 
+# ------------------------------------------------------------------ predict, evaluate
+
+
+def _load_model(path):
+    """The model of ``--model``, or a CommandError saying what is wrong with the file."""
+    from fastnn import MLP
+
+    try:
+        return MLP.load(path)
+    except (FileNotFoundError, ValueError, OSError) as error:
+        raise CommandError(f"--model {error}") from None
+
+
+def _read_inputs_npy(path):
+    """Read a ``.npy`` file of inputs; never unpickles, never allocates more than the file.
+
+    The header is read first, and its declared size checked against the bytes the
+    file holds, so that a crafted header cannot ask for a huge array.
+    """
+    from fastnn.datasets import _open_regular_file
+
+    try:
+        stream = _open_regular_file(path)
+    except FileNotFoundError:
+        raise CommandError(f"{path}: no such data file") from None
+    except (OSError, ValueError) as error:
+        raise CommandError(f"{path}: cannot read the data file ({error})") from None
+    with stream:
+        try:
+            version = np.lib.format.read_magic(stream)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+            available = os.fstat(stream.fileno()).st_size - stream.tell()
+            if dtype.hasobject:
+                raise ValueError("it holds Python objects, which are never unpickled")
+            declared = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+            if declared > available:
+                raise ValueError(
+                    f"its header declares {shape} {dtype} ({declared:,} bytes) but only "
+                    f"{available:,} bytes follow: truncated or corrupt"
+                )
+            stream.seek(0)
+            return np.load(stream, allow_pickle=False)
+        except (ValueError, OSError, EOFError, SyntaxError, TypeError) as error:
+            raise CommandError(f"{path}: not a readable .npy array ({error})") from None
+
+
+def _model_data(args, net, need_targets):
+    """Return ``(X, T, description)`` of ``--data`` and ``--split`` for ``net``.
+
+    ``T`` is None for a ``.npy`` of inputs. Inputs are checked and cast to the
+    network's dtype; the targets are left for the network to check, as ``fit``
+    does (integer or whole-number float labels, one-hot rows, targets).
+    """
+    dtype = net.dtype.name
+    if args.data.endswith(".npy"):
+        if need_targets:
+            raise OptionError(
+                f"--data {args.data}: a .npy file holds inputs only, and evaluate needs "
+                "targets: give a PATH.npz with x_test and t_test (or x_train and t_train)"
+            )
+        if args.split is not None:
+            raise OptionError("--split picks a split of a data set; a .npy file has none")
+        X, T, name, description = _read_inputs_npy(args.data), None, "the inputs", args.data
+    else:
+        X_train, T_train, X_test, T_test, source = load_data(args.data, dtype, seed=0)
+        split = args.split or ("test" if X_test is not None else "train")
+        if split == "test" and X_test is None:
+            raise CommandError(
+                f"{source}: no test split (x_test, t_test); give --split train to use x_train"
+            )
+        X, T = (X_test, T_test) if split == "test" else (X_train, T_train)
+        name, description = f"x_{split}", f"the {split} split of {source}"
+    X = np.asarray(X)
+    if X.dtype.kind not in "biuf":
+        raise CommandError(f"{description}: {name} must hold real numbers, got {X.dtype}")
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise CommandError(
+            f"{description}: {name} must be 2-D (samples, features) with at least one row, "
+            f"got shape {X.shape}"
+        )
+    X = _finite(name, X, dtype, description)
+    if T is not None:
+        T = np.asarray(T)
+        if T.ndim == 2 and T.shape[1] == 1 and net.sizes[-1] != 1:  # a column of labels
+            T = T[:, 0]
+    return X, T, description
+
+
+def _prediction_columns(net, X, Y):
+    """The ``--out .csv`` table of predictions ``Y``: (header, columns, formats)."""
+    digits = "%.9g" if net.dtype == np.float32 else "%.17g"  # enough to read back exactly
+    k = Y.shape[1]
+    numbered = (lambda stem: [stem]) if k == 1 else (lambda stem: [f"{stem}{j}" for j in range(k)])
+    if net.output == "softmax":
+        classes = net.predict_classes(X)[:, None]
+        return ["class", *(f"p{j}" for j in range(k))], [classes, Y], ["%d"] + [digits] * k
+    if net.output == "sigmoid":
+        labels = net.predict_classes(X).reshape(len(X), k)
+        header = [*numbered("label"), *numbered("p")]
+        return header, [labels, Y], ["%d"] * k + [digits] * k
+    return numbered("y"), [Y], [digits] * k
+
+
+def _write_predictions(path, net, X, Y):
+    from fastnn._atomic import atomic_write
+
+    with atomic_write(path) as stream:
+        if Path(path).suffix.lower() == ".npy":
+            np.save(stream, Y, allow_pickle=False)
+            return
+        header, columns, formats = _prediction_columns(net, X, Y)
+        table = np.hstack([np.asarray(column, dtype=np.float64) for column in columns])
+        text = ",".join(header) + "\n"
+        text += "".join(
+            ",".join(f % v for f, v in zip(formats, row, strict=True)) + "\n" for row in table
+        )
+        stream.write(text.encode())
+
+
+def _print_prediction_summary(net, X, Y):
+    shown = min(5, len(X))
+    if net.output == "softmax":
+        classes = net.predict_classes(X)
+        counts = np.bincount(classes, minlength=Y.shape[1])
+        print("predicted classes: " + ", ".join(f"{c}: {n:,}" for c, n in enumerate(counts)))
+        first = ", ".join(f"{classes[r]} ({Y[r, classes[r]]:.3f})" for r in range(shown))
+        print(f"first {shown} rows, class (probability): {first}")
+    elif net.output == "sigmoid":
+        labels = net.predict_classes(X).reshape(len(X), Y.shape[1])
+        for j in range(Y.shape[1]):
+            name = "label" if Y.shape[1] == 1 else f"label {j}"
+            print(f"{name}: 1 (probability >= 0.5) in {labels[:, j].sum():,} of {len(X):,} rows")
+    else:
+        for j in range(Y.shape[1]):
+            name = "y" if Y.shape[1] == 1 else f"y{j}"
+            column = Y[:, j].astype(np.float64)
+            print(
+                f"{name}: mean {column.mean():.4g}, std {column.std():.4g}, from "
+                f"{column.min():.4g} to {column.max():.4g}"
+            )
+        which = " of y0" if Y.shape[1] > 1 else ""
+        print(f"first {shown} rows{which}: " + ", ".join(f"{Y[r, 0]:.4g}" for r in range(shown)))
+    print("give --out FILE.npy or FILE.csv to write every prediction")
+
+
+def predict(args):
+    """Predict with a model saved by fastnn train --save (or MLP.save): print a summary,
+    or write every prediction with --out, as .npy (what MLP.predict returns: the class
+    probabilities, or the regression outputs) or as .csv (a header row; a classifier's
+    predicted class first, then the probabilities). --data is a data set as for train
+    (its test split unless --split train), or a PATH.npy of inputs."""
+    data_path = args.data if args.data not in DATA_NAMES else None
+    if args.out is not None:
+        check_output_file(
+            "--out", args.out, (".npy", ".csv"), "a NumPy array or a CSV table", data_path
+        )
+    net = _load_model(args.model)
+    X, _, description = _model_data(args, net, need_targets=False)
+    try:
+        Y = net.predict(X)
+    except (TypeError, ValueError) as error:
+        raise CommandError(f"{description}: {error}") from None
+    print(f"fastnn predict: {net} on {description}, {len(X):,} rows", flush=True)
+    if args.out is None:
+        _print_prediction_summary(net, X, Y)
+        return 0
+    try:
+        _write_predictions(args.out, net, X, Y)
+    except OSError as error:
+        raise CommandError(
+            f"--out {args.out!r}: could not write the predictions ({error})"
+        ) from None
+    print(f"wrote {args.out} ({Y.shape[0]:,} rows)")
+    return 0
+
+
+def evaluate(args):
+    """Print the loss and accuracy (for a regression, the loss and R^2) of a model saved
+    by fastnn train --save (or MLP.save) on a data set: as for train, its test split
+    unless --split train."""
+    net = _load_model(args.model)
+    X, T, description = _model_data(args, net, need_targets=True)
+    try:
+        loss, accuracy = net.evaluate(X, T)
+        r2 = net.score(X, T) if accuracy is None and len(X) >= 2 else None
+    except (TypeError, ValueError) as error:
+        raise CommandError(f"{description}: {error}") from None
+    print(f"fastnn evaluate: {net} on {description}, {len(X):,} rows")
+    line = f"loss {loss:.4g}"
+    if accuracy is not None:
+        line += f"  accuracy {accuracy:.4f}"
+    elif r2 is not None:
+        line += f"  R^2 {r2:.4g}"
+    print(line)
+    return 0
+
+
+def _add_model_and_data(sub, also):
+    sub.add_argument(
+        "--model", required=True, metavar="MODEL.npz", help="a model saved by train --save"
+    )
+    sub.add_argument(
+        "--data",
+        type=_model_data_argument,
+        required=True,
+        help=f"{', '.join(DATA_NAMES)}, {also}or a PATH.npz with x_train, t_train[, x_test, "
+        "t_test]",
+    )
+    sub.add_argument(
+        "--split",
+        choices=("test", "train"),
+        default=None,
+        help="which split of --data (default: test, or train when there is no test split)",
+    )
+
+
 def _list_of(option, text, convert, what):
     """Comma-separated values of ``option``, each converted, or a CommandError."""
     parts = [part.strip() for part in text.split(",") if part.strip()]
     if not parts:
-        raise CommandError(f"{option} {text!r} names no value; give comma-separated {what}")
+        raise OptionError(f"{option} {text!r} names no value; give comma-separated {what}")
     values = []
     for part in parts:
         try:
             values.append(convert(part))
         except (argparse.ArgumentTypeError, ValueError) as error:
-            raise CommandError(f"{option} {error}") from None
+            raise OptionError(f"{option} {error}") from None
     return values
 
 
@@ -612,7 +992,7 @@ def _sweep_configs(args, task):
             _make_optimizer(name, lr, args.dtype)  # a bad name or lr fails before any work
     seeds = _list_of("--seeds", args.seeds, _seed_argument, "integers >= 0")
     batches = _list_of("--batch-size", args.batch_size, positive_int_argument, "positive integers")
-    output = "identity" if task.is_regression else "softmax"
+    output = task.output
     configs = []
     for sizes, name, lr, seed, batch in itertools.product(layouts, names, rates, seeds, batches):
         config = {"sizes": sizes, "hidden": args.hidden, "output": output, "dtype": args.dtype}
@@ -643,8 +1023,8 @@ def _print_sweep_table(results, is_regression):
     rows = results.to_rows()
     name_width = max(len("configuration"), *(len(row["name"]) for row in rows))
     columns = [("#", "config", 3, "d"), ("configuration", "name", name_width, "s")]
-    columns += [("epochs", "epochs", 6, "d"), ("loss", "loss", 8, ".4f")]
-    columns += [("test loss", "val_loss", 9, ".4f")]
+    columns += [("epochs", "epochs", 6, "d"), ("loss", "loss", 9, ".4g")]
+    columns += [("test loss", "val_loss", 9, ".4g")]
     if not is_regression:
         columns += [("test acc", "val_acc", 8, ".4f")]
     columns += [("seconds", "seconds", 8, ".2f"), ("status", "status", 0, "s")]
@@ -658,6 +1038,18 @@ def _print_sweep_table(results, is_regression):
             text = format(value, style)
             cells.append(text.ljust(width) if style == "s" else text.rjust(width))
         print("  ".join(cells).rstrip())
+
+
+def _sweep_title(results, configs, task, n_rows, epochs):
+    """The chart's title: how many configurations, of which networks, on which data."""
+    layouts = dict.fromkeys(
+        "-".join(str(size) for size in config["sizes"]) + f" {config['hidden']}/{config['output']}"
+        for config in configs
+    )
+    return (
+        f"sweep of {len(results)} configurations, {epochs} epochs each\n"
+        f"{', '.join(layouts)}, {task.description}, {n_rows:,} rows"
+    )
 
 
 def sweep_command(args):
@@ -696,7 +1088,7 @@ def sweep_command(args):
             epochs=args.epochs,
             n_jobs=args.jobs,
             client=client,
-            progress=not args.quiet,
+            progress=_show_progress(args),
         )
     except (TypeError, ValueError, ImportError) as error:
         raise CommandError(str(error)) from None
@@ -713,12 +1105,21 @@ def sweep_command(args):
     finished = [result for result in results if result.status == "ok"]
     if finished:
         best = results.best(metric)
-        print(f"best by {metric}: #{best.index} {best.name} ({getattr(best, metric):.4f})")
+        style = ".4f" if metric.endswith("acc") else ".4g"
+        print(f"best by {metric}: #{best.index} {best.name} ({getattr(best, metric):{style}})")
     written = [out / SWEEP_FILES["csv"], out / SWEEP_FILES["markdown"]]
     if results.histories():  # unless no configuration completed an epoch
         chart = out / SWEEP_FILES["chart"]
         try:
-            results.plot(metric, path=chart, title=f"sweep on {task.description}")
+            from fastnn import plot
+
+            plot.plot_comparison(
+                results.histories(),
+                metric=metric,
+                path=chart,
+                title=_sweep_title(results, configs, task, len(X), args.epochs),
+                validation_label="test",
+            )
         except OSError as error:
             raise CommandError(f"--out {args.out!r}: could not write the chart ({error})") from None
         written.append(chart)
@@ -756,8 +1157,9 @@ def _demo(args, out):
     warm.fit(X[:2], y[:2], optimizer=optimizers.SGD(lr=args.lr))
     compile_seconds = time.perf_counter() - start
     net = MLP([2, 10, 1], hidden="relu", output="identity", dtype="float64", seed=0)
+    sgd = optimizers.SGD(lr=args.lr)
     start = time.perf_counter()
-    history = net.fit(X, y, optimizer=optimizers.SGD(lr=args.lr), epochs=1, batch_size=1)
+    history = net.fit(X, y, optimizer=sgd, epochs=1, batch_size=1)
     seconds = time.perf_counter() - start
     print("      steps   mean loss of those steps (0.5 * squared error)")
     done = 0
@@ -770,11 +1172,14 @@ def _demo(args, out):
         f"   trained in {seconds:.3f} s ({args.samples / seconds:,.0f} samples/s); compiling "
         f"(or loading the compiled code) took {compile_seconds:.2f} s before that"
     )
+    trained = plot.describe_training(
+        net, sgd, batch_size=1, data=f"y = 3x0 + 2x1, {args.samples:,} samples"
+    )
     plot.plot_step_loss(
         history,
         path=out / "regression_step_loss.png",
         log=True,
-        title="per-sample SGD on y = 3x0 + 2x1",
+        title=f"loss of each step\n{trained}",
     )
 
     print("2. Digits (8x8, scikit-learn): 64-64-10 ReLU/softmax network, per-sample SGD")
@@ -783,14 +1188,19 @@ def _demo(args, out):
     except ImportError as error:
         print(f"   skipped: {error}")
     else:
+        sgd = optimizers.SGD(lr=0.05)
+        start = time.perf_counter()
+        # Compile (or load) what the fit below runs: the per-sample loop of this
+        # dtype (under 10,000 rows: the generic one) and the validation pass.
+        warm = MLP([64, 64, 10], hidden="relu", output="softmax")
+        warm.fit(
+            Xd[:2], yd[:2], optimizer=optimizers.SGD(lr=0.05), validation_data=(Xd[:2], yd[:2])
+        )
+        compile_seconds = time.perf_counter() - start
         clf = MLP([64, 64, 10], hidden="relu", output="softmax", seed=0)
         start = time.perf_counter()
         history = clf.fit(
-            Xd,
-            yd,
-            optimizer=optimizers.SGD(lr=0.05),
-            epochs=args.epochs,
-            validation_data=(Xd_test, yd_test),
+            Xd, yd, optimizer=sgd, epochs=args.epochs, validation_data=(Xd_test, yd_test)
         )
         seconds = time.perf_counter() - start
         for epoch in range(0, args.epochs, max(1, args.epochs // 5)):
@@ -798,14 +1208,27 @@ def _demo(args, out):
                 f"   epoch {epoch + 1:3d}  train accuracy {history.train_acc[epoch]:.3f}  "
                 f"test accuracy {history.val_acc[epoch]:.3f}"
             )
+        print(f"   final test accuracy {history.val_acc[-1]:.3f} after {args.epochs} epochs")
         print(
-            f"   final test accuracy {history.val_acc[-1]:.3f} after {args.epochs} epochs "
-            f"({seconds:.2f} s)"
+            f"   trained in {seconds:.2f} s ({args.epochs * len(Xd) / seconds:,.0f} samples/s, "
+            f"the test set measured after each epoch); compiling (or loading the compiled "
+            f"code) took {compile_seconds:.2f} s before that"
+        )
+        trained = plot.describe_training(
+            clf, sgd, batch_size=1, data=f"8x8 digits, {len(Xd):,} training rows"
         )
         plot.plot_accuracy(
-            history, path=out / "digits_accuracy.png", title="digits: accuracy per epoch"
+            history,
+            path=out / "digits_accuracy.png",
+            title=f"accuracy per epoch\n{trained}",
+            validation_label="test",
         )
-        plot.plot_loss(history, path=out / "digits_loss.png", title="digits: loss per epoch")
+        plot.plot_loss(
+            history,
+            path=out / "digits_loss.png",
+            title=f"loss per epoch\n{trained}",
+            validation_label="test",
+        )
     print(f"charts written to {out.resolve()}/")
     return 0
 
@@ -828,6 +1251,38 @@ def _data_argument(text):
         return text
     raise argparse.ArgumentTypeError(
         f"must be one of {', '.join(DATA_NAMES)} or a PATH.npz file, got {text!r}"
+    )
+
+
+def _non_negative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}") from None
+    if not value >= 0 or not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
+    return value
+
+
+def _init_argument(text):
+    if text in ("he", "xavier"):
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not value > 0 or not np.isfinite(value):
+        raise argparse.ArgumentTypeError(
+            f"must be he, xavier or a positive standard deviation such as 0.01, got {text!r}"
+        )
+    return value
+
+
+def _model_data_argument(text):
+    if text in DATA_NAMES or text.endswith((".npz", ".npy")):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"must be one of {', '.join(DATA_NAMES)}, a PATH.npz or a PATH.npy file, got {text!r}"
     )
 
 
@@ -884,6 +1339,9 @@ def build_parser():
         epilog="Exit codes: 0 done; 2 bad arguments or data, an output path that cannot be "
         "written, or training that diverged (one line on stderr); 130 interrupted (Ctrl-C).",
     )
+    from fastnn import __version__
+
+    parser.add_argument("--version", action="version", version=f"fastnn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo_parser = commands.add_parser(
@@ -909,7 +1367,7 @@ def build_parser():
     demo_parser.add_argument(
         "--out", default="fastnn-demo", help="folder for the PNG charts (default: ./fastnn-demo)"
     )
-    demo_parser.set_defaults(run=demo)
+    demo_parser.set_defaults(run=demo, parser=demo_parser)
 
     train_parser = commands.add_parser(
         "train",
@@ -918,19 +1376,71 @@ def build_parser():
     )
     _add_common(train_parser, "100")
     train_parser.add_argument(
+        "--output",
+        choices=OUTPUTS,
+        default=None,
+        help="output layer: softmax (classes), sigmoid (0/1 labels, one column each) or "
+        "identity (regression); default: from the targets, as MLP.fit reads them (integer "
+        "labels, or whole numbers stored as floats, are classes)",
+    )
+    train_parser.add_argument(
+        "--init",
+        type=_init_argument,
+        default="he",
+        help="weight initialisation: he, xavier or a standard deviation (default: he)",
+    )
+    train_parser.add_argument(
         "--optimizer",
         default="sgd",
-        help="sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw (default: sgd)",
+        help=f"{', '.join(OPTIMIZER_NAMES)} (default: sgd)",
     )
     train_parser.add_argument(
         "--lr", type=_positive_float, default=None, help="learning rate (default: the optimizer's)"
     )
+    train_parser.add_argument(
+        "--momentum",
+        type=_non_negative_float,
+        default=None,
+        help="momentum of sgd, momentum, nesterov or rmsprop (default: the optimizer's)",
+    )
+    train_parser.add_argument(
+        "--weight-decay",
+        type=_non_negative_float,
+        default=None,
+        help="L2 weight decay (decoupled for adamw; default: the optimizer's)",
+    )
     train_parser.add_argument("--save", metavar="MODEL.npz", help="save the trained model")
     train_parser.add_argument(
-        "--plot", metavar="OUT.png", help="write the accuracy (or loss) chart"
+        "--plot",
+        metavar="OUT.png",
+        help="write the accuracy (or loss) chart: .png, .jpg, .svg or .pdf",
     )
-    train_parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    train_parser.set_defaults(run=train)
+    train_parser.add_argument(
+        "--quiet", action="store_true", help="no progress bars (never drawn when stderr is a file)"
+    )
+    train_parser.set_defaults(run=train, parser=train_parser)
+
+    predict_parser = commands.add_parser(
+        "predict",
+        help="predict with a saved model",
+        description=" ".join(predict.__doc__.split()),
+    )
+    _add_model_and_data(predict_parser, "PATH.npy, ")
+    predict_parser.add_argument(
+        "--out",
+        metavar="OUT.npy|OUT.csv",
+        default=None,
+        help="write the predictions there (default: print a summary)",
+    )
+    predict_parser.set_defaults(run=predict, parser=predict_parser)
+
+    evaluate_parser = commands.add_parser(
+        "evaluate",
+        help="loss and accuracy of a saved model on a data set",
+        description=" ".join(evaluate.__doc__.split()),
+    )
+    _add_model_and_data(evaluate_parser, "")
+    evaluate_parser.set_defaults(run=evaluate, parser=evaluate_parser)
 
     compare_parser = commands.add_parser(
         "compare-optimizers",
@@ -940,8 +1450,8 @@ def build_parser():
     _add_common(compare_parser, "50")
     compare_parser.add_argument(
         "--optimizers",
-        default="sgd,momentum,nesterov,adagrad,rmsprop,adadelta,adam",
-        help="comma-separated names (default: the whole family)",
+        default=",".join(OPTIMIZER_NAMES),
+        help=f"comma-separated names (default: the whole family, {','.join(OPTIMIZER_NAMES)})",
     )
     compare_parser.add_argument(
         "--rows",
@@ -953,7 +1463,7 @@ def build_parser():
         "--plot",
         metavar="OUT.png",
         default="optimizers.png",
-        help="where to write the chart (default: optimizers.png)",
+        help="where to write the chart: .png, .jpg, .svg or .pdf (default: optimizers.png)",
     )
     compare_parser.add_argument(
         "--jobs",
@@ -961,7 +1471,7 @@ def build_parser():
         default=1,
         help="optimizers trained at once, one core each; -1 for all cores (default: 1)",
     )
-    compare_parser.set_defaults(run=compare)
+    compare_parser.set_defaults(run=compare, parser=compare_parser)
 
     sweep_parser = commands.add_parser(
         "sweep",
@@ -1024,7 +1534,7 @@ def build_parser():
         help="folder for results.csv, results.md and comparison.png (default: ./fastnn-sweep)",
     )
     sweep_parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    sweep_parser.set_defaults(run=sweep_command)
+    sweep_parser.set_defaults(run=sweep_command, parser=sweep_parser)
 
     from fastnn import benchmark
 
@@ -1034,7 +1544,7 @@ def build_parser():
         description=benchmark.__doc__.splitlines()[0],
     )
     benchmark.add_arguments(bench_parser)
-    bench_parser.set_defaults(run=bench)
+    bench_parser.set_defaults(run=bench, parser=bench_parser)
     return parser
 
 
@@ -1060,9 +1570,16 @@ def main(argv=None):
     argparse does for bad arguments.
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    # The command's own parser reports its errors, with its usage (argparse would
+    # report unknown options with the top-level usage).
+    command_parser = getattr(args, "parser", parser)
+    if unknown:
+        command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return args.run(args)
+    except OptionError as error:
+        command_parser.error(str(error))
     except (CommandError, TrainingDivergedError) as error:
         parser.exit(EXIT_ERROR, f"fastnn {args.command}: error: {error}\n")
     except KeyboardInterrupt:

@@ -3,6 +3,7 @@
 import math
 import numbers
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -12,6 +13,7 @@ import kernels
 import kernels.reference
 from fastnn import _specialised
 from fastnn import optimizers as optimizers_module
+from fastnn import schedules as schedules_module
 from fastnn._checks import as_matrix, check_dtype, check_int
 from kernels import codes
 
@@ -28,6 +30,9 @@ PREDICT_CHUNK = 4096
 #: already compiled and finishes before a new layout would have compiled.
 SPECIALISE_MIN_ROWS = 10_000
 
+
+#: The hyper-parameter slot of the per-step learning-rate decay (kernels.optimizers).
+HYPER_STEP_DECAY = 7
 
 #: The widest layer a network may have (a guard against typos such as 10**9).
 MAX_WIDTH = 2**31 - 1
@@ -138,6 +143,12 @@ class History:
     step_losses : list of ndarray
         One array per epoch with the loss of every step (per sample or per
         batch); :attr:`step_loss` joins them.
+    lr : list of float
+        The learning rate of each epoch (with a per-step schedule, its base).
+    stopped_epoch : int or None
+        The epoch after which early stopping or a callback stopped training.
+    best_epoch : int or None
+        With early stopping, the epoch with the best monitored figure.
     """
 
     loss: list = field(default_factory=list)
@@ -145,6 +156,9 @@ class History:
     train_acc: list = field(default_factory=list)
     val_acc: list = field(default_factory=list)
     step_losses: list = field(default_factory=list)
+    lr: list = field(default_factory=list)
+    stopped_epoch: int = None
+    best_epoch: int = None
 
     @property
     def step_loss(self):
@@ -152,6 +166,39 @@ class History:
         if not self.step_losses:
             return np.zeros(0)
         return np.concatenate(self.step_losses)
+
+    @property
+    def history(self):
+        """dict of str to list of float: the per-epoch figures under Keras's names.
+
+        As ``keras.callbacks.History.history``: ``"loss"`` always, then
+        ``"accuracy"``, ``"val_loss"``, ``"val_accuracy"`` and ``"learning_rate"``
+        for those that were measured (``train_acc``, ``val_loss``, ``val_acc``,
+        ``lr``). The lists are copies:
+        editing them leaves this History alone. ``pandas.DataFrame(h.history)``
+        makes a table of one row per epoch.
+        """
+        figures = {"loss": list(self.loss)}
+        # Keras's names for fastnn's fields, in the order Keras lists them.
+        keras_names = (
+            ("train_acc", "accuracy"),
+            ("val_loss", "val_loss"),
+            ("val_acc", "val_accuracy"),
+            ("lr", "learning_rate"),
+        )
+        for field_name, keras_name in keras_names:
+            values = getattr(self, field_name)
+            if len(values):
+                figures[keras_name] = list(values)
+        return figures
+
+    @property
+    def epoch(self):
+        """list of int: the index of each recorded epoch, from 0 as in Keras (``[0, 1, ...]``).
+
+        The charts and the command line number epochs from 1.
+        """
+        return list(range(len(self.loss)))
 
 
 class _Workspace:
@@ -197,6 +244,15 @@ class MLP:
         "auto" uses it for fits on at least ``SPECIALISE_MIN_ROWS`` rows. Both
         loops compute the same formulas; results agree to float rounding.
 
+    dropout : float or sequence of float, default 0.0
+        Dropout rate of the hidden layers' outputs, one for all or one per
+        hidden layer, each in [0, 1). Inverted dropout: during training each
+        output is kept with probability ``1 - p`` and scaled by ``1 / (1 - p)``;
+        ``predict``, ``loss`` and the other methods never drop. The masks are
+        drawn from a key derived from ``seed`` and the optimizer's step count,
+        the same on both backends. Per-sample fits with dropout run the generic
+        loop, not one generated for the layout.
+
     Notes
     -----
     Thread safety: any number of threads may call ``predict``, ``loss``,
@@ -215,6 +271,7 @@ class MLP:
         seed=None,
         backend="numba",
         specialise="auto",
+        dropout=0.0,
     ):
         # What the kernels rely on (widths, layout, dtype) is private and read
         # through properties, so that no assignment can make them disagree.
@@ -240,6 +297,14 @@ class MLP:
             raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
         self.seed = seed
         self.rng = np.random.default_rng(seed)
+        self._dropout = self._check_dropout(dropout, n_layers - 1)
+        # Per layer (the output layer's is 0), as the kernels take it.
+        self._dropout_rates = np.array([*self._dropout, 0.0], dtype=np.float64)
+        # A key of its own, so that adding dropout changes neither the initial
+        # weights nor the shuffles drawn from `rng`.
+        entropy = [seed, 0xD0] if seed is not None else None
+        key = np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)
+        self._dropout_key = np.asarray(key, dtype=np.uint64)
         self._layout = self._make_layout()
         self._n_params = int(self._layout[-1, codes.B_OFFSET] + self._sizes[-1])
         self._theta = np.zeros(self._n_params, dtype=self._dtype)
@@ -292,6 +357,28 @@ class MLP:
                     f"{sorted(codes.ACTIVATION_CODES)}"
                 )
         return names
+
+    @staticmethod
+    def _check_dropout(dropout, n_hidden):
+        rates = [dropout] * n_hidden if isinstance(dropout, numbers.Real) else dropout
+        try:
+            if isinstance(rates, (str, bytes)):
+                raise TypeError
+            rates = list(rates)
+        except TypeError:
+            raise TypeError(
+                f"dropout must be a rate or a list of rates, one per hidden layer, got {dropout!r}"
+            ) from None
+        if len(rates) != n_hidden:
+            raise ValueError(
+                f"dropout has {len(rates)} rates, the network has {n_hidden} hidden layers"
+            )
+        for position, rate in enumerate(rates):
+            if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
+                raise TypeError(f"dropout[{position}] must be a number, got {rate!r}")
+            if not _finite(rate) or not 0 <= rate < 1:
+                raise ValueError(f"dropout[{position}] must be in [0, 1), got {rate!r}")
+        return [float(rate) for rate in rates]
 
     @staticmethod
     def _check_init(init):
@@ -391,6 +478,11 @@ class MLP:
         view = self._layout.view()
         view.flags.writeable = False
         return view
+
+    @property
+    def dropout(self):
+        """list of float: the dropout rate of each hidden layer (a copy)."""
+        return list(self._dropout)
 
     @property
     def backend(self):
@@ -619,6 +711,16 @@ class MLP:
         shuffle=True,
         validation_data=None,
         progress=False,
+        *,
+        validation_split=0.0,
+        early_stopping=False,
+        patience=5,
+        min_delta=0.0,
+        monitor="val_loss",
+        restore_best=True,
+        callbacks=None,
+        verbose=0,
+        schedule=None,
     ):
         """Train from the current weights and return the per-epoch :class:`History`.
 
@@ -637,6 +739,32 @@ class MLP:
         validation_data : tuple (X_val, T_val), optional
         progress : bool, default False
             Show a progress bar per epoch (samples/s and running loss) on stderr.
+        validation_split : float, default 0.0
+            Hold out this fraction of the rows (at random, the same rows for the
+            same ``seed`` and row count) as validation data, before any
+            shuffling; train on the others. Not with ``validation_data``.
+        early_stopping : bool, default False
+            Stop when ``monitor`` has not improved by more than ``min_delta`` for
+            ``patience`` epochs.
+        patience : int, default 5
+        min_delta : float, default 0.0
+        monitor : {"val_loss", "val_acc", "loss", "train_acc"}, default "val_loss"
+            What early stopping watches; the validation figures need
+            ``validation_data`` or ``validation_split``.
+        restore_best : bool, default True
+            With early stopping, end with the weights and optimizer state of the
+            best epoch.
+        callbacks : sequence of callables, optional
+            Each is called as ``callback(epoch, history, net)`` after every epoch
+            (``epoch`` from 1, ``history`` the :class:`History` so far); one that
+            returns True stops training after that epoch.
+        verbose : int, default 0
+            1 prints one line per epoch as it ends: loss, accuracy, validation
+            figures, learning rate and samples/s.
+        schedule : fastnn.schedules.Schedule or str, optional
+            Sets the learning rate per epoch (or per step); see
+            :mod:`fastnn.schedules`. Pass the same object to every call of one
+            training run.
 
         Returns
         -------
@@ -650,12 +778,27 @@ class MLP:
         ConcurrentUseError
             When another thread is using the network.
         """
+        control = _Control.check(
+            validation_split,
+            validation_data,
+            early_stopping,
+            patience,
+            min_delta,
+            monitor,
+            restore_best,
+            callbacks,
+            verbose,
+            schedule,
+            self.is_classifier,
+        )
         with self._guard.training("fit"):
             return self._fit(
-                X, T, optimizer, epochs, batch_size, shuffle, validation_data, progress
+                X, T, optimizer, epochs, batch_size, shuffle, validation_data, progress, control
             )
 
-    def _fit(self, X, T, optimizer, epochs, batch_size, shuffle, validation_data, progress):
+    def _fit(
+        self, X, T, optimizer, epochs, batch_size, shuffle, validation_data, progress, control
+    ):
         epochs = check_int("epochs", epochs, minimum=1)
         if kernels.first_non_finite(self._theta) >= 0:
             raise ValueError(
@@ -664,11 +807,15 @@ class MLP:
             )
         X = self._inputs(X)
         T = self._targets(T, X.shape[0])
-        n_rows = X.shape[0]
+        identity = np.arange(X.shape[0])
+        validation = None
+        if control.validation_split:
+            identity, held_out = self._split(X.shape[0], control.validation_split)
+            validation = (X[held_out], T[held_out])
+        n_rows = len(identity)
         if batch_size is None:
             batch_size = n_rows
         batch_size = min(check_int("batch_size", batch_size, minimum=1), n_rows)
-        validation = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise TypeError("validation_data must be a tuple (X_val, T_val)")
@@ -684,28 +831,72 @@ class MLP:
         optimizer = optimizers_module.get(optimizer)
         optimizer.bind(self._n_params, self._dtype)
         self.optimizer_ = optimizer
+        if control.monitor_needs_validation and validation is None:
+            raise ValueError(
+                f"early stopping monitors {control.monitor!r}: give validation_data or "
+                "validation_split"
+            )
 
         history = History()
-        identity = np.arange(n_rows)
         order = identity.copy()
-        run = _EpochRunner(self, X, T, batch_size, optimizer)
+        run = _EpochRunner(self, X, T, batch_size, optimizer, n_rows, control.schedule)
+        watch = _EarlyStopping(control, self, optimizer) if control.early_stopping else None
         for epoch in range(1, epochs + 1):
+            if control.schedule is not None:
+                control.schedule.start_epoch(optimizer)
             _epoch_order(self.rng, identity, order, shuffle)
             bar = _progress_bar(n_rows, epoch, epochs) if progress else None
+            started = time.perf_counter()
             try:
                 step_losses, correct = run.epoch(order, epoch, bar)
             finally:
                 if bar is not None:
                     bar.close()
+            seconds = time.perf_counter() - started
             _record_epoch(history, self, step_losses, batch_size, n_rows, correct, validation)
+            history.lr.append(float(optimizer.lr))
+            if control.schedule is not None:
+                control.schedule.end_epoch(history)
+            if control.verbose:
+                print(_epoch_line(epoch, epochs, history, n_rows / seconds), flush=True)
+            stop = watch is not None and watch.update(epoch, history)
+            for callback in control.callbacks:
+                stop = callback(epoch, history, self) is True or stop
+            if stop:
+                history.stopped_epoch = epoch
+                break
+        if watch is not None:
+            watch.finish(history)
         return history
 
-    def partial_fit(self, X, T, optimizer=None, batch_size=1, shuffle=True):
+    def _split(self, n_rows, fraction):
+        """Training and held-out row indices (sorted) for ``validation_split``."""
+        held = int(round(fraction * n_rows))
+        if held < 1 or held >= n_rows:
+            raise ValueError(
+                f"validation_split={fraction} of {n_rows} rows holds out {held}; it needs to "
+                "leave at least one row on each side"
+            )
+        # A generator of its own, so that the split neither draws from nor depends
+        # on the shuffling generator: the same rows for the same seed and count.
+        entropy = [self.seed, 0x5B] if self.seed is not None else None
+        rows = np.random.default_rng(np.random.SeedSequence(entropy)).permutation(n_rows)
+        return np.sort(rows[held:]), np.sort(rows[:held])
+
+    def partial_fit(self, X, T, optimizer=None, batch_size=1, shuffle=True, schedule=None):
         """Train one epoch, keeping the optimizer's state; return ``self``.
 
         Parameters are as in :meth:`fit`.
         """
-        self.fit(X, T, optimizer=optimizer, epochs=1, batch_size=batch_size, shuffle=shuffle)
+        self.fit(
+            X,
+            T,
+            optimizer=optimizer,
+            epochs=1,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            schedule=schedule,
+        )
         return self
 
     # ------------------------------------------------------------ persistence
@@ -755,6 +946,221 @@ class MLP:
 
         return load_model(cls, path)
 
+    # ------------------------------------------------------------ Keras and scikit-learn habits
+
+    def _need_classifier(self, action, instead):
+        if not self.is_classifier:
+            raise ValueError(
+                f"{action} needs a classifier (output 'softmax' or 'sigmoid'); this network's "
+                f"output is {self._output!r} (regression): use {instead}"
+            )
+
+    def predict_proba(self, X):
+        """Return the class probabilities of the rows of ``X`` (classifiers only).
+
+        These are the output activations, as :meth:`predict` returns them: for a
+        softmax output one probability per class, each row summing to 1; for a
+        sigmoid output the probability of each label being 1 (one column for a
+        binary classifier, not scikit-learn's two).
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, inputs) or (inputs,)
+
+        Returns
+        -------
+        ndarray, shape (n_samples, outputs), or (outputs,) for a 1-D sample
+
+        Raises
+        ------
+        ValueError
+            For a regression network (identity output): use :meth:`predict`.
+        """
+        self._need_classifier("predict_proba", "predict")
+        return self.predict(X)
+
+    def predict_classes(self, X):
+        """Return the predicted class of each row of ``X`` as integers (classifiers only).
+
+        Softmax output: the index of the largest probability, shape
+        ``(n_samples,)``. Sigmoid output: 1 where the probability is >= 0.5, else
+        0 (the threshold :meth:`accuracy` uses), shape ``(n_samples,)`` for one
+        output unit and ``(n_samples, outputs)`` for several independent labels.
+        A 1-D sample gives one integer (or one row of labels).
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, inputs) or (inputs,)
+
+        Returns
+        -------
+        ndarray of int64
+
+        Raises
+        ------
+        ValueError
+            For a regression network (identity output): use :meth:`predict`.
+        """
+        self._need_classifier("predict_classes", "predict")
+        probabilities = self.predict(X)
+        if self._loss_code == codes.SOFTMAX_CE:
+            return np.argmax(probabilities, axis=-1).astype(np.int64)[()]
+        labels = (probabilities >= 0.5).astype(np.int64)
+        return labels[..., 0][()] if self._sizes[-1] == 1 else labels
+
+    def score(self, X, T):
+        """Return the accuracy (classifiers) or R² (regression) on ``(X, T)``.
+
+        As scikit-learn's ``score``: :meth:`accuracy` for a softmax or sigmoid
+        output; for an identity output the coefficient of determination R²,
+        computed as ``sklearn.metrics.r2_score`` does (averaged over the outputs;
+        see :func:`fastnn.metrics.r2_score`). Higher is better for both.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, inputs)
+        T : array-like
+            As for :meth:`loss`.
+
+        Returns
+        -------
+        float
+        """
+        if self.is_classifier:
+            return self.accuracy(X, T)
+        from fastnn.metrics import r2_score
+
+        with self._guard.reading("score"):
+            X = self._inputs(X)
+            T = self._targets(T, X.shape[0])
+            return r2_score(T, self.predict(X))
+
+    def evaluate(self, X, T):
+        """Return the loss and the accuracy on ``(X, T)`` in one pass over the data.
+
+        Like Keras's ``model.evaluate``, which returns ``[loss, accuracy]``; here a
+        named tuple, so both ``loss, acc = net.evaluate(X, T)`` and
+        ``net.evaluate(X, T).accuracy`` work.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, inputs)
+        T : array-like
+            As for :meth:`loss`.
+
+        Returns
+        -------
+        fastnn.metrics.Evaluation
+            ``(loss, accuracy)``; ``accuracy`` is None for a regression network.
+        """
+        from fastnn.metrics import Evaluation
+
+        with self._guard.reading("evaluate"):
+            X = self._inputs(X)
+            loss, accuracy = self._loss_and_correct(X, self._targets(T, X.shape[0]))
+        return Evaluation(float(loss), float(accuracy) if self.is_classifier else None)
+
+    def summary(self, print_fn=print):
+        """Print a table of the layers, their activations and parameter counts, as Keras does.
+
+        Parameters
+        ----------
+        print_fn : callable or None, default print
+            Called once with the whole table. None prints nothing and returns
+            the table instead.
+
+        Returns
+        -------
+        str or None
+            The table when ``print_fn`` is None, else None (so that a notebook
+            shows it once).
+
+        Examples
+        --------
+        >>> MLP([64, 32, 10], seed=0).summary()  # doctest: +SKIP
+        MLP: 64 inputs, 2 dense layers, float32, backend 'numba'
+        layer    units  activation  weights      biases   parameters
+        input       64
+        dense 1     32  relu        W1 (64, 32)  b1 (32)       2,080
+        dense 2     10  softmax     W2 (32, 10)  b2 (10)         330
+        total parameters: 2,410 (9.4 KiB of float32)
+        loss: cross-entropy of the softmax output
+        """
+        if print_fn is not None and not callable(print_fn):
+            raise TypeError(f"print_fn must be callable or None, got {type(print_fn).__name__}")
+        loss_names = {
+            codes.SOFTMAX_CE: "cross-entropy of the softmax output",
+            codes.SIGMOID_BCE: "binary cross-entropy of the sigmoid output",
+            codes.MSE: "mean squared error of the identity output",
+        }
+        rows = [("layer", "units", "activation", "weights", "biases", "parameters")]
+        rows.append(("input", f"{self._sizes[0]:,}", "", "", "", ""))
+        activations = [*self._hidden, self._output]
+        for layer, row in enumerate(self._layout, start=1):
+            fan_in, fan_out = int(row[codes.FAN_IN]), int(row[codes.FAN_OUT])
+            rows.append(
+                (
+                    f"dense {layer}",
+                    f"{fan_out:,}",
+                    activations[layer - 1],
+                    f"W{layer} ({fan_in}, {fan_out})",
+                    f"b{layer} ({fan_out})",
+                    f"{(fan_in + 1) * fan_out:,}",
+                )
+            )
+        if any(self._dropout):  # a column only for networks that drop units
+            rates = [f"{rate:g}" if rate else "" for rate in self._dropout]
+            rows = [(*rows[0], "dropout"), (*rows[1], "")] + [
+                (*row, rate) for row, rate in zip(rows[2:], [*rates, ""], strict=True)
+            ]
+        widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+        right = (1, 5)  # numbers line up on the right
+        lines = [
+            f"MLP: {self._sizes[0]} inputs, {len(self._layout)} dense layers, "
+            f"{self._dtype.name}, backend {self._backend!r}"
+        ]
+        for row in rows:
+            cells = [
+                cell.rjust(width) if column in right else cell.ljust(width)
+                for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+            ]
+            lines.append("  ".join(cells).rstrip())
+        size = self._n_params * self._dtype.itemsize
+        lines.append(
+            f"total parameters: {self._n_params:,} ({size / 1024:,.1f} KiB of {self._dtype.name})"
+        )
+        lines.append(f"loss: {loss_names[self._loss_code]}")
+        if self.optimizer_ is not None:
+            lines.append(f"optimizer of the last fit: {self.optimizer_!r}")
+        text = "\n".join(lines)
+        if print_fn is None:
+            return text
+        print_fn(text)
+        return None
+
+    def to_onnx(self, path=None, *, opset=None):
+        """Export the forward pass as an ONNX model; write it to ``path`` if given.
+
+        Needs the ``onnx`` package (``pip install "fastnn[onnx]"``), imported only
+        here. The graph takes ``X`` of shape (batch, inputs) in the network's
+        dtype and returns ``Y``, what :meth:`predict` returns. See
+        :func:`fastnn.onnx_export.to_onnx` for the details.
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            Where to write the model (atomically); None only returns it.
+        opset : int, optional
+            The ONNX operator set (default :data:`fastnn.onnx_export.DEFAULT_OPSET`).
+
+        Returns
+        -------
+        onnx.ModelProto
+        """
+        from fastnn.onnx_export import to_onnx
+
+        return to_onnx(self, path, opset=opset)
+
 
 def _progress_bar(n_rows, epoch, epochs):
     from tqdm.auto import tqdm
@@ -775,12 +1181,14 @@ class _EpochRunner:
     # With a progress bar an epoch runs in about this many kernel calls.
     PROGRESS_UPDATES = 50
 
-    def __init__(self, net, X, T, batch_size, optimizer):
+    def __init__(self, net, X, T, batch_size, optimizer, n_rows=None, schedule=None):
         self.net, self.X, self.T = net, X, T
         self.batch_size = batch_size
         self.optimizer = optimizer
+        self.schedule = schedule
         self.work = _Workspace(net, batch_size)
-        n_rows = X.shape[0]
+        n_rows = X.shape[0] if n_rows is None else n_rows  # rows the order visits
+        self.n_rows = n_rows
         self.n_steps = n_rows if batch_size == 1 else -(-n_rows // batch_size)
         self.correct = np.zeros(self.n_steps)
         self.specialised = batch_size == 1 and net._specialised_for(n_rows)
@@ -794,6 +1202,8 @@ class _EpochRunner:
         net, opt = self.net, self.optimizer
         self.state = opt.bind(net._n_params, net._dtype)
         self.hyper = opt.hyper_vector(net._dtype)
+        if self.schedule is not None:
+            self.hyper[HYPER_STEP_DECAY] = self.schedule.step_decay
         self.kernel = _sample_kernel(net, opt.code, self.hyper, self.specialised)[0]
 
     def _run(self, order, step_losses, correct):
@@ -816,6 +1226,8 @@ class _EpochRunner:
                 work.y,
                 step_losses,
                 correct,
+                net._dropout_rates,
+                net._dropout_key,
             )
         return net._kernels.train_epoch_batch(
             net._theta,
@@ -837,6 +1249,8 @@ class _EpochRunner:
             work.y,
             step_losses,
             correct,
+            net._dropout_rates,
+            net._dropout_key,
         )
 
     def epoch(self, order, epoch, bar):
@@ -875,7 +1289,7 @@ class _EpochRunner:
 
     def mean_loss(self, step_losses):
         """Mean loss per sample over the first ``len(step_losses)`` steps."""
-        return _mean_loss(step_losses, self.batch_size, self.X.shape[0])
+        return _mean_loss(step_losses, self.batch_size, self.n_rows)
 
 
 # The per-epoch semantics of ``fit``, shared with :mod:`fastnn.sweep`, which trains
@@ -902,7 +1316,7 @@ def _sample_kernel(net, opt_code, hyper, specialised):
     the generic loop runs (not ``specialised``, or a layout the generator does not
     cover).
     """
-    if specialised:
+    if specialised and not any(net._dropout):  # generated loops have no dropout
         spec = _specialised.spec_for(
             net._sizes, net._layout, net._loss_code, net._dtype, opt_code, hyper
         )
@@ -972,3 +1386,148 @@ def _record_epoch(history, net, step_losses, batch_size, n_rows, correct, valida
         history.val_loss.append(val_loss)
         if net.is_classifier:
             history.val_acc.append(val_acc)
+
+
+# ---------------------------------------------------------------- training control
+
+_MONITORS = {"val_loss": "min", "loss": "min", "val_acc": "max", "train_acc": "max"}
+
+
+@dataclass(frozen=True)
+class _Control:
+    """The training-control arguments of :meth:`MLP.fit`, checked."""
+
+    validation_split: float
+    early_stopping: bool
+    patience: int
+    min_delta: float
+    monitor: str
+    restore_best: bool
+    callbacks: tuple
+    verbose: int
+    schedule: object
+
+    @property
+    def monitor_needs_validation(self):
+        return self.early_stopping and self.monitor.startswith("val")
+
+    @classmethod
+    def check(
+        cls,
+        validation_split,
+        validation_data,
+        early_stopping,
+        patience,
+        min_delta,
+        monitor,
+        restore_best,
+        callbacks,
+        verbose,
+        schedule,
+        is_classifier,
+    ):
+        if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real):
+            raise TypeError(f"validation_split must be a fraction, got {validation_split!r}")
+        if not _finite(validation_split) or not 0 <= validation_split < 1:
+            raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
+        if validation_split and validation_data is not None:
+            raise ValueError("give validation_data or validation_split, not both")
+        for name, value in (("early_stopping", early_stopping), ("restore_best", restore_best)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{name} must be True or False, got {value!r}")
+        patience = check_int("patience", patience, minimum=0)
+        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real):
+            raise TypeError(f"min_delta must be a number, got {min_delta!r}")
+        if not _finite(min_delta) or min_delta < 0:
+            raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
+        if not isinstance(monitor, str) or monitor not in _MONITORS:
+            raise ValueError(f"monitor must be one of {sorted(_MONITORS)}, got {monitor!r}")
+        if "acc" in monitor and not is_classifier:
+            raise ValueError(
+                f"monitor={monitor!r} needs a classifier; a regression has no accuracy"
+            )
+        if callbacks is None:
+            callbacks = ()
+        elif callable(callbacks):
+            raise TypeError("callbacks must be a list of callables, got a single callable")
+        else:
+            try:
+                callbacks = tuple(callbacks)
+            except TypeError:
+                raise TypeError(
+                    f"callbacks must be a list of callables, got {callbacks!r}"
+                ) from None
+            for position, callback in enumerate(callbacks):
+                if not callable(callback):
+                    raise TypeError(f"callbacks[{position}] is not callable: {callback!r}")
+        if isinstance(verbose, bool):
+            verbose = int(verbose)
+        if not isinstance(verbose, numbers.Integral) or verbose not in (0, 1):
+            raise ValueError(f"verbose must be 0 or 1, got {verbose!r}")
+        if schedule is not None:
+            schedule = schedules_module.get(schedule)
+        return cls(
+            float(validation_split),
+            bool(early_stopping),
+            patience,
+            float(min_delta),
+            monitor,
+            bool(restore_best),
+            callbacks,
+            int(verbose),
+            schedule,
+        )
+
+
+class _EarlyStopping:
+    """Watches one history figure; keeps the best epoch's weights and optimizer state."""
+
+    def __init__(self, control, net, optimizer):
+        self.control, self.net, self.optimizer = control, net, optimizer
+        self.lower_is_better = _MONITORS[control.monitor] == "min"
+        self.best = None
+        self.best_epoch = None
+        self.waited = 0
+        self.saved = None
+
+    def update(self, epoch, history):
+        """Take the epoch's figure; return True when patience has run out."""
+        value = getattr(history, self.control.monitor)[-1]
+        delta = self.control.min_delta
+        if self.best is None:
+            improved = True
+        elif self.lower_is_better:
+            improved = value < self.best - delta
+        else:
+            improved = value > self.best + delta
+        if improved:
+            self.best, self.best_epoch, self.waited = value, epoch, 0
+            if self.control.restore_best:
+                opt = self.optimizer
+                self.saved = (self.net._theta.copy(), opt.state_.copy(), opt.step_.copy())
+        else:
+            self.waited += 1
+        return self.waited > self.control.patience
+
+    def finish(self, history):
+        """Record the best epoch; put back its weights if asked to."""
+        history.best_epoch = self.best_epoch
+        if self.saved is not None:
+            theta, state, step = self.saved
+            self.net._theta[...] = theta
+            self.optimizer.state_[...] = state
+            self.optimizer.step_[...] = step
+
+
+def _epoch_line(epoch, epochs, history, samples_per_second):
+    """One line about a finished epoch, as ``verbose=1`` prints it (Keras style)."""
+    parts = [f"epoch {epoch}/{epochs}", f"loss {history.loss[-1]:.4g}"]
+    if history.train_acc:
+        parts.append(f"acc {history.train_acc[-1]:.4f}")
+    if history.val_loss:
+        parts.append(f"val_loss {history.val_loss[-1]:.4g}")
+    if history.val_acc:
+        parts.append(f"val_acc {history.val_acc[-1]:.4f}")
+    parts.append(f"lr {history.lr[-1]:.3g}")
+    parts.append(f"{samples_per_second:,.0f} samples/s")
+    return " - ".join(parts)

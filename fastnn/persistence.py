@@ -41,10 +41,10 @@ if TYPE_CHECKING:
     from fastnn.model import MLP
 
 FORMAT = "fastnn.MLP"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 # Every model file has these members (as NAME.npy)...
-_NETWORK_FIELDS = (
+_NETWORK_FIELDS_V1 = (
     "format",
     "format_version",
     "sizes",
@@ -57,6 +57,8 @@ _NETWORK_FIELDS = (
     "theta",
     "rng_state",
 )
+# ...and from version 2 on, the dropout rates and key (version 1 had none).
+_NETWORK_FIELDS = (*_NETWORK_FIELDS_V1, "dropout", "dropout_key")
 # ...and a network saved after training has these too. optimizer_state is
 # absent only for an optimizer that holds no state (reset, step 0).
 _OPTIMIZER_FIELDS = ("optimizer_name", "optimizer_params", "optimizer_step", "optimizer_state")
@@ -111,6 +113,8 @@ def save_model(net: MLP, path: str | os.PathLike[str]) -> None:
         "seed": np.array(json.dumps(net.seed)),
         "theta": net.theta,
         "rng_state": np.array(json.dumps(net.rng.bit_generator.state)),
+        "dropout": np.array(json.dumps(net.dropout)),
+        "dropout_key": np.array(net._dropout_key, dtype=np.uint64),
     }
     optimizer = net.optimizer_
     if optimizer is not None:
@@ -359,7 +363,9 @@ def _build(cls, members):
             )
         if version < 1:
             raise _RefusedError(f"format version must be >= 1, got {version}")
-    _check_member_set(members)
+    else:
+        version = FORMAT_VERSION  # its absence is reported with the other missing fields
+    _check_member_set(members, version)
 
     sizes = members.array("sizes", "iu", 1, "a 1-D integer array").tolist()
     sizes = cls._check_sizes(sizes)
@@ -385,7 +391,13 @@ def _build(cls, members):
         dtype=dtype,
         seed=members.json("seed"),
         backend=members.text("backend"),
+        dropout=members.json("dropout") if version >= 2 else 0.0,
     )
+    if version >= 2:
+        key = members.array("dropout_key", "u", 1, "a uint64 array of one key")
+        if key.shape != (1,) or key.dtype.itemsize != 8:
+            raise _RefusedError(f"'dropout_key' must be one uint64, got {key.dtype} {key.shape}")
+        net._dropout_key[...] = key
     theta = members.read("theta", theta_shape, theta_dtype)
     if not np.all(np.isfinite(theta)):
         raise _RefusedError("'theta' contains NaN or inf")
@@ -402,8 +414,9 @@ def _shown(value, limit=200):
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
-def _check_member_set(members):
-    missing = [field for field in _NETWORK_FIELDS if field not in members]
+def _check_member_set(members, version):
+    required = _NETWORK_FIELDS if version >= 2 else _NETWORK_FIELDS_V1
+    missing = [field for field in required if field not in members]
     if missing or members.unknown:
         parts = [f"missing fields {missing}"] if missing else []
         if members.unknown:

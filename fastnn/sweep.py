@@ -66,7 +66,17 @@ from kernels.optimizers import HYPER_SIZE, STATE_ROWS
 __all__ = ["sweep", "expand_grid", "SweepResults", "SweepResult", "METRICS"]
 
 #: Keys of a configuration that are :class:`MLP` arguments.
-MLP_KEYS = ("sizes", "hidden", "output", "init", "dtype", "seed", "backend", "specialise")
+MLP_KEYS = (
+    "sizes",
+    "hidden",
+    "output",
+    "init",
+    "dtype",
+    "seed",
+    "backend",
+    "specialise",
+    "dropout",
+)
 #: Keys of a configuration that are :meth:`MLP.fit` arguments.
 FIT_KEYS = ("optimizer", "batch_size", "epochs", "shuffle")
 #: Every hyper-parameter some optimizer takes (``lr``, ``momentum``, ``betas``, ...).
@@ -409,6 +419,8 @@ def _train_group(members, data, n_threads, on_done=None, cancel=None):
     losses = np.zeros((count, n_steps))
     correct = np.zeros((count, n_steps))
     done = np.zeros(count, np.int64)
+    dropouts = np.empty((count, len(net._dropout_rates)), np.float64)
+    dropout_keys = np.empty((count, 1), np.uint64)
 
     active = list(members)
     epoch = 0
@@ -424,9 +436,12 @@ def _train_group(members, data, n_threads, on_done=None, cancel=None):
             hypers[slot] = opt.hyper_vector(dtype)
             thetas[slot] = member.net._theta
             steps[slot] = opt.step_
+            dropouts[slot] = member.net._dropout_rates
+            dropout_keys[slot] = member.net._dropout_key
         losses[:k] = 0
         correct[:k] = 0
         arrays = [thetas, orders, states, hypers, steps, *stacked.values(), losses, correct]
+        arrays += [dropouts, dropout_keys]
         if k == 1:
             done[0] = _call(single, net, batch, first.optimizer.code, X, T, [a[0] for a in arrays])
         else:
@@ -474,7 +489,7 @@ def _train_group(members, data, n_threads, on_done=None, cancel=None):
 
 def _call(kernel, net, batch, opt_code, X, T, arrays, done=None):
     """Call a single-network kernel (``done`` None) or its many-network twin."""
-    thetas, orders, states, hypers, steps, *buffers, losses, correct = arrays
+    thetas, orders, states, hypers, steps, *buffers, losses, correct, dropouts, keys = arrays
     head = (thetas, net._layout, net.loss_code, X, T, orders)
     if batch == 1:
         grads, acts, deltas, ys = buffers
@@ -484,8 +499,8 @@ def _call(kernel, net, batch, opt_code, X, T, arrays, done=None):
         tail = (batch, opt_code, states, hypers, steps, grads, xs, ts, acts, deltas, ys)
         tail = (*tail, losses, correct)
     if done is None:
-        return kernel(*head, *tail)
-    kernel(*head, *tail, done)
+        return kernel(*head, *tail, dropouts, keys)
+    kernel(*head, *tail, done, dropouts, keys)
     return done
 
 

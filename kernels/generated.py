@@ -22,9 +22,11 @@ keeps every weight in registers for the whole epoch.
 
 The generated function has the signature of ``train_epoch_sample`` and ignores
 the arguments its layout fixes (``layout``, ``loss_code``, ``opt_code``), so the
-caller can use either. It follows the same formulas in the same order up to
-floating-point reassociation (sums of a different length, FMAs): results agree
-with the generic loop and with :mod:`kernels.reference` to float tolerance.
+caller can use either. It does not do dropout (``dropout`` must be all zero:
+networks with dropout train on the generic loop). It follows the same formulas
+in the same order up to floating-point reassociation (sums of a different
+length, FMAs): results agree with the generic loop and with
+:mod:`kernels.reference` to float tolerance.
 
 The module is plain text, written by ``fastnn`` to a cache directory and
 imported from there, so Numba's on-disk cache (``cache=True``) keeps the
@@ -50,7 +52,7 @@ from kernels.codes import (
 )
 
 #: Bump when the generated code changes, so old cached modules are not reused.
-GENERATOR_VERSION = 6
+GENERATOR_VERSION = 7
 
 # Inputs at least this wide (images) have their zeros skipped through a nonzero
 # bit mask; narrower ones are cheaper to run in full.
@@ -330,7 +332,6 @@ _HYPER_SCALARS = {
         "k2 = {dt}(1) - {dt}(hyper[2])",
         "eps = {dt}(hyper[3])",
         "wd = {dt}(hyper[4])",
-        "shrink = {dt}(1) - {dt}(hyper[0]) * {dt}(hyper[6])",
     ),
 }
 
@@ -441,13 +442,14 @@ class _Generator:
             w(f"    {name},")
         w(")")
         w("from kernels.activations import activation_scalar, derivative_scalar")
-        w("from kernels.optimizers import smallest_normal")
+        w("from kernels.optimizers import smallest_normal, step_lr")
         w("from kernels.train import _sample_correct, _sample_loss_delta")
         w()
         w()
         w("@jit")
         w("def train_epoch(theta, layout, loss_code, X, T, order, opt_code, state, hyper, step,")
-        w("                grad, acts, deltas, y, step_losses, step_correct):")
+        w("                grad, acts, deltas, y, step_losses, step_correct, dropout,")
+        w("                dropout_key):")
         w.indent()
         w('"""One epoch of per-sample training; see kernels.train.train_epoch_sample."""')
         w("n_steps = order.shape[0]")
@@ -488,18 +490,25 @@ class _Generator:
         w()
         w("@jit(parallel=True)")
         w("def train_models(thetas, layout, loss_code, X, T, orders, opt_code, states, hypers,")
-        w("                 steps, grads, acts, deltas, ys, step_losses, step_correct, done):")
+        w("                 steps, grads, acts, deltas, ys, step_losses, step_correct, done,")
+        w("                 dropouts, dropout_keys):")
         w.indent()
         w('"""One epoch of each network; see kernels.parallel.train_models_sample."""')
         w("for m in prange(thetas.shape[0]):")
         w("    done[m] = train_epoch(thetas[m], layout, loss_code, X, T, orders[m], opt_code,")
         w("                          states[m], hypers[m], steps[m], grads[m], acts[m],")
-        w("                          deltas[m], ys[m], step_losses[m], step_correct[m])")
+        w("                          deltas[m], ys[m], step_losses[m], step_correct[m],")
+        w("                          dropouts[m], dropout_keys[m])")
         w.dedent()
 
     def step_constants(self):
-        # Scalars that change with the step count t (after its increment).
+        # Scalars that change with the step count t: the learning rate (with
+        # its per-step decay, kernels.optimizers.step_lr) and the optimizer's.
         w, dt, kind = self.w, self.dt, self.kind
+        w("lr = step_lr(hyper, step[0] + 1)")
+        w("nlr = -lr")
+        if kind.startswith("adam"):
+            w(f"shrink = {dt}(1) - lr * {dt}(hyper[6])")
         w("step[0] += 1")
         if not self.stateful and kind != "adagrad":
             return
@@ -509,9 +518,9 @@ class _Generator:
             w(f"p_mu = mu if t > 1 else {self.c(0.0)}")
             w(f"p_keep = keep if t > 1 else {self.c(1.0)}")
         elif kind == "adagrad":
-            w(f"p_clr = {dt}(hyper[0] / (1.0 + (t - 1) * hyper[1]))")
+            w(f"p_clr = {dt}(lr / (1.0 + (t - 1) * hyper[1]))")
         elif kind.startswith("adam"):
-            w(f"p_step = {dt}(hyper[0] / (1.0 - float(hyper[1]) ** t))")
+            w(f"p_step = {dt}(lr / (1.0 - float(hyper[1]) ** t))")
             w(f"p_c2 = {dt}(np.sqrt(1.0 - float(hyper[2]) ** t))")
 
     # ------------------------------------------------------------ optimizer updates

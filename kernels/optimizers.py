@@ -19,6 +19,7 @@ slot  SGD       AdaGrad    RMSProp    Adadelta  Adam / AdamW
 4     wd        wd         wd         wd        wd (added to g)
 5                          centered             amsgrad
 6                                               wd (decoupled, AdamW)
+7     per-step inverse-time decay of lr, every optimizer (see :func:`step_lr`)
 ====  ========  =========  =========  ========  ============  ========  =========
 
 State rows: SGD ``[momentum_buffer]``; AdaGrad ``[sum]``; RMSProp
@@ -46,6 +47,17 @@ STATE_ROWS = 3
 
 
 @jit
+def step_lr(hyper, t):
+    """The learning rate of step ``t`` (from 1): ``lr / (1 + decay * (t - 1))``.
+
+    ``decay`` is slot 7, the per-step inverse-time decay of
+    :class:`fastnn.schedules.InverseTimeDecay`; with 0 this is ``lr`` exactly.
+    Computed in float64 and rounded once to the parameters' dtype.
+    """
+    return hyper.dtype.type(np.float64(hyper[0]) / (1.0 + np.float64(hyper[7]) * (t - 1)))
+
+
+@jit
 def smallest_normal(values):
     """Return the smallest positive normal number of ``values``' dtype."""
     if values.itemsize == 4:
@@ -70,7 +82,13 @@ def flush(value, tiny):
 def sgd_step(theta, grad, state, hyper, t):
     """SGD with optional momentum, dampening, Nesterov and weight decay (step ``t``)."""
     dt = theta.dtype.type
-    lr, momentum, dampening, nesterov, decay = hyper[0], hyper[1], hyper[2], hyper[3], hyper[4]
+    lr, momentum, dampening, nesterov, decay = (
+        step_lr(hyper, t),
+        hyper[1],
+        hyper[2],
+        hyper[3],
+        hyper[4],
+    )
     n = theta.shape[0]
     if momentum == 0:
         for k in range(n):
@@ -97,7 +115,7 @@ def sgd_step(theta, grad, state, hyper, t):
 def adagrad_step(theta, grad, state, hyper, t):
     """AdaGrad: ``s += g**2; theta -= lr / (1 + (t-1)*lr_decay) * g / (sqrt(s) + eps)``."""
     dt = theta.dtype.type
-    lr, lr_decay, eps, decay = hyper[0], hyper[1], hyper[2], hyper[4]
+    lr, lr_decay, eps, decay = step_lr(hyper, t), hyper[1], hyper[2], hyper[4]
     clr = dt(lr / (1.0 + (t - 1) * lr_decay))
     total = state[0]
     for k in range(theta.shape[0]):
@@ -112,7 +130,7 @@ def rmsprop_step(theta, grad, state, hyper, t):
     """RMSProp, optionally centered and with momentum, as ``torch.optim.RMSprop``."""
     dt = theta.dtype.type
     lr, alpha, eps, momentum, decay, centered = (
-        hyper[0],
+        step_lr(hyper, t),
         hyper[1],
         hyper[2],
         hyper[3],
@@ -163,7 +181,7 @@ def adadelta_step(theta, grad, state, hyper, t):
     """Adadelta: ``v = rho v + (1-rho) g**2; d = sqrt(u+eps)/sqrt(v+eps) g``, then
     ``u = rho u + (1-rho) d**2`` and ``theta -= lr d``."""
     dt = theta.dtype.type
-    lr, rho, eps, decay = hyper[0], hyper[1], hyper[2], hyper[4]
+    lr, rho, eps, decay = step_lr(hyper, t), hyper[1], hyper[2], hyper[4]
     keep = dt(1) - rho
     tiny = smallest_normal(theta)
     square_avg, acc_delta = state[0], state[1]
@@ -180,7 +198,7 @@ def adadelta_step(theta, grad, state, hyper, t):
 def adam_step(theta, grad, state, hyper, t):
     """Adam / AdamW (decoupled decay in slot 6), optionally AMSGrad."""
     dt = theta.dtype.type
-    lr, beta1, beta2, eps = hyper[0], hyper[1], hyper[2], hyper[3]
+    lr, beta1, beta2, eps = step_lr(hyper, t), hyper[1], hyper[2], hyper[3]
     decay, amsgrad, decoupled = hyper[4], hyper[5], hyper[6]
     step_size = dt(lr / (1.0 - float(beta1) ** t))
     correction2_sqrt = dt(np.sqrt(1.0 - float(beta2) ** t))

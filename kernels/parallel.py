@@ -12,8 +12,9 @@ training it alone.
 Stacked arrays have the single-network kernel's arrays as rows: ``thetas`` is
 ``(M, n_params)``, ``states`` ``(M, STATE_ROWS, n_params)``, ``hypers``
 ``(M, HYPER_SIZE)``, ``steps`` ``(M, 1)``, ``orders``, ``step_losses`` and
-``step_correct`` ``(M, n_steps)``, and the work buffers ``(M, ...)``.
-``done[m]`` receives network ``m``'s completed steps.
+``step_correct`` ``(M, n_steps)``, ``dropouts`` ``(M, layers)`` and
+``dropout_keys`` ``(M, 1)``, and the work buffers ``(M, ...)``. ``done[m]``
+receives network ``m``'s completed steps.
 """
 
 from numba import prange
@@ -41,6 +42,8 @@ def train_models_sample(
     step_losses,
     step_correct,
     done,
+    dropouts,
+    dropout_keys,
 ):
     """One per-sample epoch of each network (see :func:`kernels.train.train_epoch_sample`)."""
     for m in prange(thetas.shape[0]):
@@ -61,6 +64,8 @@ def train_models_sample(
             ys[m],
             step_losses[m],
             step_correct[m],
+            dropouts[m],
+            dropout_keys[m],
         )
 
 
@@ -86,6 +91,8 @@ def train_models_batch(
     batch_losses,
     batch_correct,
     done,
+    dropouts,
+    dropout_keys,
 ):
     """One mini-batch epoch of each network (see :func:`kernels.train.train_epoch_batch`)."""
     for m in prange(thetas.shape[0]):
@@ -109,4 +116,6 @@ def train_models_batch(
             ys[m],
             batch_losses[m],
             batch_correct[m],
+            dropouts[m],
+            dropout_keys[m],
         )

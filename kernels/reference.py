@@ -143,8 +143,14 @@ def count_correct(loss_code, y, t):
 # ---------------------------------------------------------------- optimizers
 
 
+def step_lr(hyper, t):
+    # lr / (1 + decay * (t - 1)), decay in slot 7 (0: lr itself), in float64.
+    return hyper.dtype.type(float(hyper[0]) / (1.0 + float(hyper[7]) * (t - 1)))
+
+
 def sgd_step(theta, grad, state, hyper, t):
     lr, momentum, dampening, nesterov, decay = hyper[:5]
+    lr = step_lr(hyper, t)
     g = grad + decay * theta if decay != 0 else grad
     if momentum != 0:
         buf = state[0]
@@ -157,7 +163,7 @@ def sgd_step(theta, grad, state, hyper, t):
 
 
 def adagrad_step(theta, grad, state, hyper, t):
-    lr, lr_decay, eps, decay = hyper[0], hyper[1], hyper[2], hyper[4]
+    lr, lr_decay, eps, decay = step_lr(hyper, t), hyper[1], hyper[2], hyper[4]
     g = grad + decay * theta if decay != 0 else grad
     clr = lr / (1 + (t - 1) * lr_decay)
     state[0] += g * g
@@ -166,6 +172,7 @@ def adagrad_step(theta, grad, state, hyper, t):
 
 def rmsprop_step(theta, grad, state, hyper, t):
     lr, alpha, eps, momentum, decay, centered = hyper[:6]
+    lr = step_lr(hyper, t)
     g = grad + decay * theta if decay != 0 else grad
     square_avg, grad_avg, buf = state
     square_avg[...] = alpha * square_avg + (1 - alpha) * g * g
@@ -183,7 +190,7 @@ def rmsprop_step(theta, grad, state, hyper, t):
 
 
 def adadelta_step(theta, grad, state, hyper, t):
-    lr, rho, eps, decay = hyper[0], hyper[1], hyper[2], hyper[4]
+    lr, rho, eps, decay = step_lr(hyper, t), hyper[1], hyper[2], hyper[4]
     g = grad + decay * theta if decay != 0 else grad
     square_avg, acc_delta = state[0], state[1]
     square_avg[...] = rho * square_avg + (1 - rho) * g * g
@@ -194,6 +201,7 @@ def adadelta_step(theta, grad, state, hyper, t):
 
 def adam_step(theta, grad, state, hyper, t):
     lr, beta1, beta2, eps, decay, amsgrad, decoupled = hyper[:7]
+    lr = step_lr(hyper, t)
     if decoupled != 0:
         theta *= 1 - lr * decoupled
     g = grad + decay * theta if decay != 0 else grad
@@ -298,10 +306,17 @@ def train_epoch_sample(
     y,
     step_losses,
     step_correct,
+    dropout,
+    dropout_key,
 ):
+    dropping = bool(np.any(dropout[:-1] > 0))
     for s, row in enumerate(order):
         x, t = X[row : row + 1], T[row : row + 1]
-        step_losses[s] = gradient(theta, layout, loss_code, x, t, acts, deltas, y, grad)
+        if dropping:
+            keeps = dropout_factors(layout, dropout, dropout_key[0], step[0], 1, theta.dtype)
+            step_losses[s] = _gradient_dropout(theta, layout, loss_code, x, t, y, grad, keeps)
+        else:
+            step_losses[s] = gradient(theta, layout, loss_code, x, t, acts, deltas, y, grad)
         step_correct[s] = count_correct(loss_code, y, t)
         if not np.isfinite(step_losses[s]):
             return s
@@ -329,18 +344,92 @@ def train_epoch_batch(
     y,
     batch_losses,
     batch_correct,
+    dropout,
+    dropout_key,
 ):
+    dropping = bool(np.any(dropout[:-1] > 0))
     n_batches = (len(order) + batch_size - 1) // batch_size
     for bi in range(n_batches):
         rows = order[bi * batch_size : (bi + 1) * batch_size]
         x, t = X[rows], T[rows]
         yb = y[: len(rows)]
-        batch_losses[bi] = gradient(theta, layout, loss_code, x, t, acts, deltas, yb, grad)
+        if dropping:
+            keeps = dropout_factors(
+                layout, dropout, dropout_key[0], step[0], len(rows), theta.dtype
+            )
+            batch_losses[bi] = _gradient_dropout(theta, layout, loss_code, x, t, yb, grad, keeps)
+        else:
+            batch_losses[bi] = gradient(theta, layout, loss_code, x, t, acts, deltas, yb, grad)
         batch_correct[bi] = count_correct(loss_code, yb, t)
         if not np.isfinite(batch_losses[bi]):
             return bi
         optimizer_step(opt_code, theta, grad, state, hyper, step)
     return n_batches
+
+
+# ---------------------------------------------------------------- dropout
+
+
+_GOLDEN, _ROW, _UNIT = 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9
+_MIX1, _MIX2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+
+
+def dropout_uniforms(key, step, rows, units):
+    """The kernels' dropout_uniform for arrays of rows and units (wrapping uint64)."""
+    u64 = np.uint64
+    rows = np.asarray(rows, dtype=u64)[:, None]
+    units = np.asarray(units, dtype=u64)[None, :]
+    with np.errstate(over="ignore"):
+        z = u64(key) ^ (u64(step) * u64(_GOLDEN)) ^ (rows * u64(_ROW)) ^ (units * u64(_UNIT))
+        z = (z ^ (z >> u64(30))) * u64(_MIX1)
+        z = (z ^ (z >> u64(27))) * u64(_MIX2)
+    z = z ^ (z >> u64(31))
+    return (z >> u64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+
+
+def dropout_factors(layout, dropout, key, step, batch, dtype):
+    """Per hidden layer, the (batch, fan_out) factors: 1/(1-p) where kept, else 0."""
+    factors = []
+    for layer in range(layout.shape[0] - 1):
+        rate = float(dropout[layer])
+        out, fan_out = int(layout[layer, UNIT_OFFSET]), int(layout[layer, FAN_OUT])
+        if rate > 0:
+            drawn = dropout_uniforms(key, step, np.arange(batch), np.arange(out, out + fan_out))
+            scale = dtype.type(1.0 / (1.0 - rate))
+            factors.append(np.where(drawn >= rate, scale, dtype.type(0)))
+        else:
+            factors.append(np.ones((batch, fan_out), dtype=dtype))
+    return factors
+
+
+def _gradient_dropout(theta, layout, loss_code, x, t, y, grad, keeps):
+    # gradient() with inverted dropout on the hidden outputs, as the textbook
+    # writes it: h = f(u), h_dropped = h * k; delta_h = (delta W^T) * k, then
+    # times f'(u) taken from h.
+    layers = layout.shape[0]
+    a, inputs, outputs = x, [], []
+    for layer in range(layers):
+        W, b = layer_weights(theta, layout, layer)
+        inputs.append(a)
+        u = np.dot(a, W) + b
+        if layer < layers - 1:
+            h = np.empty_like(u)
+            activation_forward(layout[layer, ACTIVATION], u, h)
+            outputs.append(h)
+            a = h * keeps[layer]
+        else:
+            z = u
+    delta = np.empty_like(z)
+    loss = loss_and_delta(loss_code, z, t, y, delta)
+    for layer in range(layers - 1, -1, -1):
+        dW, db = layer_weights(grad, layout, layer)
+        dense_backward_params(inputs[layer], delta, dW, db)
+        if layer > 0:
+            W, _ = layer_weights(theta, layout, layer)
+            below = np.dot(delta, W.T) * keeps[layer - 1]
+            activation_backward(layout[layer - 1, ACTIVATION], outputs[layer - 1], below)
+            delta = below
+    return loss
 
 
 # ---------------------------------------------------------------- checks
@@ -378,6 +467,8 @@ def train_models_sample(
     step_losses,
     step_correct,
     done,
+    dropouts,
+    dropout_keys,
 ):
     for m in range(thetas.shape[0]):
         done[m] = train_epoch_sample(
@@ -397,6 +488,8 @@ def train_models_sample(
             ys[m],
             step_losses[m],
             step_correct[m],
+            dropouts[m],
+            dropout_keys[m],
         )
 
 
@@ -421,6 +514,8 @@ def train_models_batch(
     batch_losses,
     batch_correct,
     done,
+    dropouts,
+    dropout_keys,
 ):
     for m in range(thetas.shape[0]):
         done[m] = train_epoch_batch(
@@ -443,4 +538,6 @@ def train_models_batch(
             ys[m],
             batch_losses[m],
             batch_correct[m],
+            dropouts[m],
+            dropout_keys[m],
         )

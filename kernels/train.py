@@ -7,13 +7,20 @@ nothing is allocated per sample or per batch.
 Both loops record, per step, the loss before the update and the number of
 correctly classified rows, and stop at the first non-finite loss, returning the
 number of steps completed (the update of the failing step is not applied).
+
+Dropout (inverted): with rate ``p`` for a hidden layer, each of its outputs is kept
+with probability ``1 - p`` and scaled by ``1 / (1 - p)`` during training. Which
+units are kept comes from :func:`dropout_uniform`, a hash of the network's dropout
+key, the global step count, the row within the batch and the unit: the same
+stream in every kernel and in :mod:`kernels.reference`, whatever order or
+chunks the epoch runs in.
 """
 
 import numpy as np
 
 from kernels._intrinsics import prefetch_row
 from kernels._jit import jit
-from kernels.activations import activation_scalar, derivative_scalar
+from kernels.activations import activation_forward, activation_scalar, derivative_scalar
 from kernels.codes import (
     ACTIVATION,
     B_OFFSET,
@@ -31,9 +38,10 @@ from kernels.codes import (
     UNIT_OFFSET,
     W_OFFSET,
 )
+from kernels.dense import dense_backward_input, dense_backward_params, dense_forward
 from kernels.losses import count_correct, loss_and_delta
-from kernels.network import backward, forward, layer_block
-from kernels.optimizers import optimizer_step
+from kernels.network import backward, forward, layer_block, layer_weights
+from kernels.optimizers import optimizer_step, step_lr
 
 # The per-sample loop works on flat indices into theta, X and the work buffers
 # rather than on array views: at a few dozen nanoseconds per sample, creating
@@ -48,9 +56,57 @@ SKIP_ZEROS_MIN_WIDTH = 16
 # skipping them branches predictably even when the layer's rows are narrow.
 WIDE_INPUT = 64
 
+# Multipliers of the dropout hash (splitmix64's, and two odd constants).
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_ROW = np.uint64(0xC2B2AE3D27D4EB4F)
+_UNIT = np.uint64(0x165667B19E3779F9)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
 
 @jit(inline=True)
-def _sample_forward(theta, layout, X, row, acts, first_layer):
+def dropout_uniform(key, step, row, unit):
+    """A uniform number in [0, 1) for dropout: a hash of its four integer arguments.
+
+    splitmix64's finaliser over ``key ^ step*c1 ^ row*c2 ^ unit*c3`` (unsigned,
+    wrapping), the top 53 bits as a float64.
+    """
+    z = (
+        np.uint64(key)
+        ^ (np.uint64(step) * _GOLDEN)
+        ^ (np.uint64(row) * _ROW)
+        ^ (np.uint64(unit) * _UNIT)
+    )
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    z = z ^ (z >> np.uint64(31))
+    return np.float64(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@jit(inline=True)
+def dropout_keep(layout, dropout, key, step, row, keep, start):
+    """Write each hidden unit's dropout factor (0 or 1/(1-p); 1 without dropout).
+
+    ``keep[start + UNIT_OFFSET + j]`` for unit ``j`` of every hidden layer.
+    """
+    for layer in range(layout.shape[0] - 1):
+        rate = dropout[layer]
+        out = np.uint64(layout[layer, UNIT_OFFSET])
+        fan_out = np.uint64(layout[layer, FAN_OUT])
+        if rate > 0:
+            scale = keep.dtype.type(1.0 / (1.0 - rate))
+            zero = keep.dtype.type(0)
+            for j in range(fan_out):
+                unit = out + j
+                drawn = dropout_uniform(key, step, row, unit)
+                keep[start + unit] = scale if drawn >= rate else zero
+        else:
+            for j in range(fan_out):
+                keep[start + out + j] = 1
+
+
+@jit(inline=True)
+def _sample_forward(theta, layout, X, row, acts, first_layer, keep, dropping):
     # acts[UNIT_OFFSET + j] = f(b[j] + sum_i a_prev[i] * W[i, j]) for the layers
     # from `first_layer` on; zero inputs skipped in wide layers.
     layers = layout.shape[0]
@@ -69,6 +125,8 @@ def _sample_forward(theta, layout, X, row, acts, first_layer):
                 ai = X[row, i] if layer == 0 else acts[inp + i]
                 total += ai * theta[w_start + i]
             acts[out] = activation_scalar(code, total)
+            if dropping and layer < layers - 1:
+                acts[out] *= keep[out]
             continue
         # Accumulate row by row (contiguous, vectorised over the outputs); in
         # wide layers, skip zero inputs.
@@ -82,6 +140,9 @@ def _sample_forward(theta, layout, X, row, acts, first_layer):
                 for j in range(fan_out):
                     acts[out + j] += ai * theta[base + j]
         _activate_flat(code, acts, out, fan_out)
+        if dropping and layer < layers - 1:
+            for j in range(fan_out):
+                acts[out + j] *= keep[out + j]
 
 
 @jit(inline=True)
@@ -156,7 +217,22 @@ def _sample_correct(loss_code, y, T, row):
 
 
 @jit(inline=True)
-def _sample_backward(theta, layout, X, row, acts, deltas, grad, lr, plain_sgd, last_layer):
+def _slope(code, ai, keep, unit, dropping):
+    # f'(u) of a hidden unit from its stored output ai, times its dropout
+    # factor k: the stored output is f(u) * k, so f' is taken at ai / k (k is 0
+    # for a dropped unit, whose delta is then 0).
+    if not dropping:
+        return derivative_scalar(code, ai)
+    k = keep[unit]
+    if k == 0:
+        return 0.0
+    return derivative_scalar(code, ai / k) * k
+
+
+@jit(inline=True)
+def _sample_backward(
+    theta, layout, X, row, acts, deltas, grad, lr, plain_sgd, last_layer, keep, dropping
+):
     # Walk down the layers with the output delta already in `deltas`. Each
     # weight row is read once: the delta is propagated with the *old* weights
     # and, for plain SGD, the row is updated in the same pass (no gradient
@@ -177,7 +253,7 @@ def _sample_backward(theta, layout, X, row, acts, deltas, grad, lr, plain_sgd, l
         if fan_out == 1 and layer > 0:
             # One output unit (regression, binary): one pass, no inner loops.
             d = deltas[out]
-            if plain_sgd and code == RELU:
+            if plain_sgd and code == RELU and not dropping:
                 # The course's regression network: branch-free, so it vectorises.
                 zero = dt(0)
                 for i in range(fan_in):
@@ -189,7 +265,7 @@ def _sample_backward(theta, layout, X, row, acts, deltas, grad, lr, plain_sgd, l
                 for i in range(fan_in):
                     ai = acts[inp + i]
                     w = theta[w_start + i]
-                    deltas[inp + i] = w * d * derivative_scalar(code, ai)
+                    deltas[inp + i] = w * d * _slope(code, ai, keep, inp + i, dropping)
                     if plain_sgd:
                         theta[w_start + i] = w - lr * ai * d
                     else:
@@ -203,7 +279,7 @@ def _sample_backward(theta, layout, X, row, acts, deltas, grad, lr, plain_sgd, l
             ai = X[row, i] if layer == 0 else acts[inp + i]
             base = w_start + i * fan_out
             if layer > 0:
-                slope = derivative_scalar(code, ai)
+                slope = _slope(code, ai, keep, inp + i, dropping)
                 if slope != 0 or not skip_zeros:
                     total = dt(0)
                     for j in range(fan_out):
@@ -289,6 +365,8 @@ def train_epoch_sample(
     y,
     step_losses,
     step_correct,
+    dropout,
+    dropout_key,
 ):
     """Train one epoch of per-sample SGD (batch size 1) in the given order.
 
@@ -313,6 +391,10 @@ def train_epoch_sample(
         Work buffer.
     step_losses, step_correct : ndarray of float64, shape (n_steps,)
         Written with each step's loss (before its update) and correct count.
+    dropout : ndarray of float64, shape (layers,)
+        Dropout rate of each layer's outputs (0 for none; the last is unused).
+    dropout_key : ndarray of uint64, shape (1,)
+        The network's dropout key (see :func:`dropout_uniform`).
 
     Returns
     -------
@@ -322,18 +404,25 @@ def train_epoch_sample(
     n_steps = order.shape[0]
     last_units = np.uint64(layout[layout.shape[0] - 1, UNIT_OFFSET])
     plain_sgd = opt_code == SGD and hyper[1] == 0 and hyper[4] == 0
-    lr = hyper[0]
     y_row = y[0]
     unsigned_layout = layout.astype(np.uint64)
+    dropping = False
+    for layer in range(layout.shape[0] - 1):
+        dropping = dropping or dropout[layer] > 0
+    keep = np.ones(acts.shape[0], dtype=acts.dtype)
+    key = dropout_key[0]
     # Plain SGD on a wide first layer pipelines it: its forward pass for step
     # s + 1 runs inside step s's update (_sgd_input_layer), so each step starts
-    # at layer 1. A narrow first layer is cheaper to run the plain way.
-    pipelined = plain_sgd and (
-        layout[0, FAN_OUT] >= SKIP_ZEROS_MIN_WIDTH or layout[0, FAN_IN] >= WIDE_INPUT
+    # at layer 1. A narrow first layer is cheaper to run the plain way. (With
+    # dropout the next sample's mask is not drawn yet: no pipelining.)
+    pipelined = (
+        plain_sgd
+        and not dropping
+        and (layout[0, FAN_OUT] >= SKIP_ZEROS_MIN_WIDTH or layout[0, FAN_IN] >= WIDE_INPUT)
     )
     first_layer = 1 if pipelined else 0
     if pipelined and n_steps > 0:
-        _sample_forward(theta, unsigned_layout, X, np.uint64(order[0]), acts, 0)
+        _sample_forward(theta, unsigned_layout, X, np.uint64(order[0]), acts, 0, keep, False)
     for s in range(n_steps):
         row = np.uint64(order[s])
         has_next = s + 1 < n_steps
@@ -341,15 +430,29 @@ def train_epoch_sample(
         if has_next:
             prefetch_row(X, next_row)
             prefetch_row(T, next_row)
-        _sample_forward(theta, unsigned_layout, X, row, acts, first_layer)
+        if dropping:
+            dropout_keep(unsigned_layout, dropout, key, step[0], 0, keep, 0)
+        _sample_forward(theta, unsigned_layout, X, row, acts, first_layer, keep, dropping)
         loss = _sample_loss_delta(loss_code, acts, last_units, T, row, y_row, deltas)
         step_losses[s] = loss
         if loss_code != MSE:  # regression leaves the (untouched, zero) counts alone
             step_correct[s] = _sample_correct(loss_code, y_row, T, row)
         if not np.isfinite(loss):
             return s
+        lr = step_lr(hyper, step[0] + 1)
         _sample_backward(
-            theta, unsigned_layout, X, row, acts, deltas, grad, lr, plain_sgd, first_layer
+            theta,
+            unsigned_layout,
+            X,
+            row,
+            acts,
+            deltas,
+            grad,
+            lr,
+            plain_sgd,
+            first_layer,
+            keep,
+            dropping,
         )
         if pipelined:
             _sgd_input_layer(theta, unsigned_layout, X, row, next_row, has_next, acts, deltas, lr)
@@ -381,6 +484,8 @@ def train_epoch_batch(
     y,
     batch_losses,
     batch_correct,
+    dropout,
+    dropout_key,
 ):
     """Train one epoch of mini-batch gradient descent in the given order.
 
@@ -398,6 +503,9 @@ def train_epoch_batch(
         Work buffers.
     batch_losses, batch_correct : ndarray of float64, shape (n_batches,)
         Written with each batch's mean loss and correct count.
+    dropout, dropout_key
+        As in :func:`train_epoch_sample`; row ``r`` of a batch draws its mask
+        with ``row=r``.
 
     Returns
     -------
@@ -407,6 +515,10 @@ def train_epoch_batch(
     n_rows = order.shape[0]
     n_batches = (n_rows + batch_size - 1) // batch_size
     last = layout.shape[0] - 1
+    dropping = False
+    for layer in range(last):
+        dropping = dropping or dropout[layer] > 0
+    keep = np.ones(acts.shape[0], dtype=acts.dtype)
     for bi in range(n_batches):
         start = bi * batch_size
         m = min(batch_size, n_rows - start)
@@ -417,7 +529,11 @@ def train_epoch_batch(
             row = order[start + r]
             xb[r, :] = X[row]
             tb[r, :] = T[row]
-        forward(theta, layout, xb, acts)
+        if dropping:
+            _batch_keep(layout, dropout, dropout_key[0], step[0], m, keep)
+            _forward_dropout(theta, layout, xb, acts, keep)
+        else:
+            forward(theta, layout, xb, acts)
         z = layer_block(acts, layout, last, m)
         delta = layer_block(deltas, layout, last, m)
         loss = loss_and_delta(loss_code, z, tb, yb, delta)
@@ -425,6 +541,77 @@ def train_epoch_batch(
         batch_correct[bi] = count_correct(loss_code, yb, tb)
         if not np.isfinite(loss):
             return bi
-        backward(theta, layout, xb, acts, deltas, grad)
+        if dropping:
+            _backward_dropout(theta, layout, xb, acts, deltas, grad, keep)
+        else:
+            backward(theta, layout, xb, acts, deltas, grad)
         optimizer_step(opt_code, theta, grad, state, hyper, step)
     return n_batches
+
+
+@jit
+def _batch_keep(layout, dropout, key, step, batch, keep):
+    # Each hidden unit's dropout factor for each row of the batch, laid out as
+    # the batch's activations (layer blocks of batch x fan_out).
+    for layer in range(layout.shape[0] - 1):
+        block = layer_block(keep, layout, layer, batch)
+        rate = dropout[layer]
+        out = layout[layer, UNIT_OFFSET]
+        if rate > 0:
+            scale = keep.dtype.type(1.0 / (1.0 - rate))
+            zero = keep.dtype.type(0)
+            for r in range(batch):
+                for j in range(block.shape[1]):
+                    drawn = dropout_uniform(key, step, r, out + j)
+                    block[r, j] = scale if drawn >= rate else zero
+        else:
+            block[:, :] = 1
+
+
+@jit
+def _forward_dropout(theta, layout, x, acts, keep):
+    # network.forward with each hidden layer's outputs multiplied by their
+    # dropout factors.
+    batch = x.shape[0]
+    layers = layout.shape[0]
+    a_prev = x
+    for layer in range(layers):
+        W, b = layer_weights(theta, layout, layer)
+        u = layer_block(acts, layout, layer, batch)
+        dense_forward(a_prev, W, b, u)
+        if layer < layers - 1:
+            activation_forward(layout[layer, ACTIVATION], u, u)
+            k = layer_block(keep, layout, layer, batch)
+            for r in range(batch):
+                for j in range(u.shape[1]):
+                    u[r, j] *= k[r, j]
+        a_prev = u
+
+
+@jit
+def _backward_dropout(theta, layout, x, acts, deltas, grad, keep):
+    # network.backward through dropped-out hidden outputs: the stored output
+    # is f(u) * k, so the delta below is (delta W^T) * k * f'(u), with f' taken
+    # at the output / k (0 for a dropped unit).
+    batch = x.shape[0]
+    for layer in range(layout.shape[0] - 1, -1, -1):
+        delta = layer_block(deltas, layout, layer, batch)
+        dW, db = layer_weights(grad, layout, layer)
+        if layer == 0:
+            dense_backward_params(x, delta, dW, db)
+        else:
+            a_prev = layer_block(acts, layout, layer - 1, batch)
+            dense_backward_params(a_prev, delta, dW, db)
+            W, _ = layer_weights(theta, layout, layer)
+            delta_prev = layer_block(deltas, layout, layer - 1, batch)
+            dense_backward_input(delta, W, delta_prev)
+            code = layout[layer - 1, ACTIVATION]
+            k = layer_block(keep, layout, layer - 1, batch)
+            for r in range(batch):
+                for j in range(delta_prev.shape[1]):
+                    factor = k[r, j]
+                    if factor == 0:
+                        delta_prev[r, j] = 0
+                    else:
+                        slope = derivative_scalar(code, a_prev[r, j] / factor) * factor
+                        delta_prev[r, j] *= slope

@@ -83,10 +83,27 @@ def test_train_saves_a_model_that_predicts(tmp_path, capsys):
     assert net.accuracy(X_test, y_test) > 0.8
 
 
-def test_train_shows_a_progress_bar(capsys):
+def test_train_shows_a_progress_bar_on_a_terminal(capsys, monkeypatch):
+    monkeypatch.setattr("fastnn.cli._stderr_is_terminal", lambda: True)
     code, _, err = run(["train", "--data", "digits", "--epochs", "2"], capsys)
     assert code == 0
     assert "epoch 2/2" in err and "sample/s" in err
+
+
+def test_a_redirected_log_gets_lines_not_progress_bars(tmp_path):
+    # stderr to a file, as in `fastnn train > log 2>&1`: no bar redrawn with \r.
+    log = tmp_path / "log"
+    with log.open("w") as stream:
+        result = subprocess.run(
+            [sys.executable, "-m", "fastnn", "train", "--data", "digits", "--epochs", "2"],
+            stdout=stream,
+            stderr=subprocess.STDOUT,
+            timeout=300,
+        )
+    text = log.read_text()
+    assert result.returncode == 0, text
+    assert "\r" not in text and "sample/s" not in text
+    assert "epoch   1  loss" in text and "epoch   2  loss" in text
 
 
 def test_train_on_an_npz_file_and_regression(tmp_path, capsys):
@@ -254,12 +271,16 @@ def bad_output_cases():
         (["train", "--save", "{folder}"], "is a folder; give a file name"),
         (["train", "--save", ""], "--save needs a file name ending with .npz"),
         (["train", "--save", "{folder}/m.txt"], "the name must end with .npz"),
-        (["train", "--plot", "{folder}/chart.pdf"], "the name must end with .png"),
+        (
+            ["train", "--plot", "{folder}/chart.gif"],
+            "must end with .png, .jpg, .jpeg, .svg or .pdf",
+        ),
         (["train", "--plot", "{missing}/chart.png"], "does not exist"),
         (["train", "--plot", "{folder}"], "is a folder"),
         (["train", "--save", "{data}"], "is the data file given to --data"),
-        (["train", "--plot", "{folder}/chart.npz"], "the name must end with .png"),
-        (["compare-optimizers", "--plot", "{folder}/x.svg"], "the name must end with .png"),
+        (["train", "--plot", "{folder}/chart.npz"], "the name must end with .png, .jpg"),
+        (["train", "--plot", "{folder}/chart"], "the name must end with .png, .jpg"),
+        (["compare-optimizers", "--plot", "{folder}/x.txt"], "the name must end with .png"),
         (["compare-optimizers", "--plot", "{missing}/x.png"], "does not exist"),
     ]
     if sys.platform.startswith("linux"):  # a folder no one can create files in, even root
@@ -448,8 +469,7 @@ def test_bad_command_lines_end_to_end(tmp_path):
     ]:
         process = fastnn_process(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         _, err = process.communicate(timeout=120)
-        assert process.returncode == 2 and "Traceback" not in err, err
-        assert message in err and len(err.strip().splitlines()) == 1, err
+        assert message in one_line_error(process.returncode, err)
 
 
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGINT, as Ctrl-C in a terminal does")
@@ -483,3 +503,202 @@ def test_closed_stdout_ends_quietly(tmp_path):
     err = process.stderr.read()
     process.wait(timeout=120)
     assert process.returncode == 141 and "Traceback" not in err and "Exception" not in err, err
+
+
+# ------------------------------------------------------------------ issue 11: the command line
+
+
+def usage_then_error(code, err, command):
+    """Assert an option error as argparse reports it: the command's usage, then one line."""
+    assert code == 2 and "Traceback" not in err, err
+    assert err.startswith(f"usage: fastnn {command} "), err
+    return one_line_error(code, err)
+
+
+def test_version(capsys):
+    from fastnn import __version__
+
+    code, out, _ = run(["--version"], capsys)
+    assert code == 0 and out.strip() == f"fastnn {__version__}"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--lr", "1e39"], "--lr 1e+39 is not a positive finite float32"),
+        (["train", "--frobnicate", "3"], "unrecognized arguments: --frobnicate 3"),
+        (["train", "--optimizer", "adamax"], "unknown name 'adamax'"),
+        (["train", "--sizes", "abc"], "--sizes must be comma-separated integers"),
+        (["train", "--hidden", "swish"], "unknown activation 'swish'"),
+        (["train", "--optimizer", "adam", "--momentum", "0.9"], "'adam' has no momentum"),
+        (["train", "--optimizer", "momentum", "--weight-decay", "0.1"], "has no weight_decay"),
+        (["train", "--init", "zero"], "--init: must be he, xavier or a positive standard"),
+        (["train", "--momentum", "-1"], "--momentum: must be a number >= 0"),
+        (["train", "--plot", "chart.gif"], "must end with .png, .jpg, .jpeg, .svg or .pdf"),
+        (["compare-optimizers", "--optimizers", ","], "names no optimizer"),
+        (["sweep", "--lr", "x"], "--lr must be a positive number"),
+        (["predict", "--model", "m.npz", "--data", "digits", "--out", "p.txt"], "end with .npy"),
+    ],
+)
+def test_option_errors_come_with_the_commands_usage(argv, message, capsys, monkeypatch):
+    monkeypatch.setattr(MLP, "fit", lambda *a, **k: pytest.fail("training started"))
+    code, _, err = run(argv + ["--epochs", "1"] if argv[0] == "train" else argv, capsys)
+    assert message in usage_then_error(code, err, argv[0])
+
+
+def test_train_flags_reach_the_network_and_the_optimizer(tmp_path, capsys):
+    model = tmp_path / "m.npz"
+    argv = ["train", "--sizes", "16", "--epochs", "1", "--optimizer", "sgd", "--lr", "0.02"]
+    argv += ["--momentum", "0.8", "--weight-decay", "0.001", "--init", "0.05", "--quiet"]
+    code, out, _ = run(argv + ["--save", str(model)], capsys)
+    assert code == 0, out
+    assert "SGD(lr=0.02, momentum=0.8, dampening=0.0, nesterov=False, weight_decay=0.001)" in out
+    net = MLP.load(model)
+    assert net.init == 0.05
+    assert net.optimizer_.momentum == 0.8 and net.optimizer_.weight_decay == 0.001
+    fresh = MLP([64, 16, 10], init=0.05, seed=0)  # what --init 0.05 --seed 0 starts from
+    assert np.std(fresh.params["W1"]) == pytest.approx(0.05, rel=0.05)
+
+
+def test_float_labels_in_an_npz_are_classes_as_fit_reads_them(tmp_path, capsys):
+    path = save_npz(tmp_path / "floats.npz", x_train=X20, t_train=LABELS20.astype(np.float64))
+    code, out, _ = run(
+        ["train", "--data", path, "--sizes", "8", "--epochs", "1", "--quiet"], capsys
+    )
+    assert code == 0 and "MLP([3, 8, 3]" in out and "output='softmax'" in out
+    assert "whole numbers stored as floats: read as class labels" in out
+    argv = ["train", "--data", path, "--sizes", "8", "--epochs", "1", "--quiet"]
+    code, out, _ = run(argv + ["--output", "identity"], capsys)
+    assert code == 0 and "MLP([3, 8, 1]" in out and "output='identity'" in out
+
+
+def test_output_sigmoid_and_softmax_on_request(tmp_path, capsys):
+    binary = save_npz(tmp_path / "binary.npz", x_train=X20, t_train=(LABELS20 > 0).astype(int))
+    argv = ["train", "--data", binary, "--sizes", "8", "--epochs", "1", "--quiet"]
+    code, out, _ = run(argv + ["--output", "sigmoid"], capsys)
+    assert code == 0 and "MLP([3, 8, 1]" in out and "output='sigmoid'" in out
+    three = save_npz(tmp_path / "three.npz", x_train=X20, t_train=LABELS20)
+    argv = ["train", "--data", three, "--sizes", "8", "--epochs", "1", "--quiet"]
+    code, _, err = run(argv + ["--output", "sigmoid"], capsys)
+    assert "use --output softmax for more than two classes" in usage_then_error(code, err, "train")
+    targets = save_npz(tmp_path / "targets.npz", x_train=X20, t_train=X20.sum(axis=1))
+    argv = ["train", "--data", targets, "--sizes", "8", "--epochs", "1", "--quiet"]
+    code, _, err = run(argv + ["--output", "softmax"], capsys)
+    assert "--output softmax needs class labels" in usage_then_error(code, err, "train")
+
+
+def test_regression_losses_keep_their_digits(tmp_path, capsys):
+    # Targets of size 1e-3: losses near 1e-7, which .4f printed as 0.0000.
+    path = save_npz(tmp_path / "small.npz", x_train=X20, t_train=1e-3 * X20.sum(axis=1))
+    argv = ["train", "--data", path, "--sizes", "4", "--epochs", "2", "--quiet"]
+    code, out, _ = run(argv + ["--lr", "0.01", "--seed", "1"], capsys)
+    assert code == 0
+    losses = re.findall(r"epoch +\d+  loss (\S+)", out)
+    assert len(losses) == 2 and all(float(loss) > 0 for loss in losses), out
+    assert "0.0000" not in out
+
+
+@pytest.fixture(scope="module")
+def saved_classifier(tmp_path_factory):
+    """A digits classifier saved as fastnn train --save writes it."""
+    folder = tmp_path_factory.mktemp("model")
+    model = folder / "m.npz"
+    argv = ["train", "--sizes", "32", "--optimizer", "adam", "--lr", "0.01", "--epochs", "3"]
+    assert main(argv + ["--batch-size", "16", "--quiet", "--save", str(model)]) == 0
+    return model
+
+
+def digits_test():
+    from fastnn.datasets import load_digits
+
+    return load_digits()[1]
+
+
+def test_evaluate_prints_what_the_model_measures(saved_classifier, capsys):
+    code, out, _ = run(["evaluate", "--model", str(saved_classifier), "--data", "digits"], capsys)
+    assert code == 0
+    net = MLP.load(saved_classifier)
+    loss, accuracy = net.evaluate(*digits_test())
+    assert "on the test split of scikit-learn's 8x8 digits, 360 rows" in out
+    assert f"loss {loss:.4g}  accuracy {accuracy:.4f}" in out
+
+
+def test_evaluate_a_regression_reports_r2_and_takes_float_labels(tmp_path, capsys):
+    data = save_npz(tmp_path / "reg.npz", x_train=X20, t_train=X20.sum(axis=1))
+    model = tmp_path / "reg.npz.model.npz"
+    argv = ["train", "--data", data, "--sizes", "8", "--epochs", "3", "--quiet"]
+    assert run(argv + ["--save", str(model)], capsys)[0] == 0
+    code, out, _ = run(["evaluate", "--model", str(model), "--data", data], capsys)
+    assert code == 0 and "on the train split of" in out  # the file has no test split
+    net = MLP.load(model)
+    assert f"loss {net.loss(X20, X20.sum(axis=1)):.4g}  R^2 " in out
+    assert f"R^2 {net.score(X20, X20.sum(axis=1)):.4g}" in out
+
+
+def test_predict_prints_a_summary_or_writes_npy_and_csv(saved_classifier, tmp_path, capsys):
+    net = MLP.load(saved_classifier)
+    X_test, _ = digits_test()
+    argv = ["predict", "--model", str(saved_classifier), "--data", "digits"]
+    code, out, _ = run(argv, capsys)
+    assert code == 0 and "predicted classes: 0: " in out
+    counts = np.bincount(net.predict_classes(X_test), minlength=10)
+    assert "predicted classes: " + ", ".join(f"{c}: {n}" for c, n in enumerate(counts)) in out
+    npy, csv = tmp_path / "p.npy", tmp_path / "p.csv"
+    assert run(argv + ["--out", str(npy)], capsys)[0] == 0
+    assert np.array_equal(np.load(npy, allow_pickle=False), net.predict(X_test))
+    assert run(argv + ["--out", str(csv)], capsys)[0] == 0
+    lines = csv.read_text().splitlines()
+    assert lines[0] == "class," + ",".join(f"p{j}" for j in range(10))
+    table = np.loadtxt(csv, delimiter=",", skiprows=1)
+    assert np.array_equal(table[:, 0], net.predict_classes(X_test))
+    assert np.array_equal(table[:, 1:].astype(np.float32), net.predict(X_test))  # exact digits
+
+
+def test_predict_reads_a_npy_of_inputs_and_refuses_bad_ones(saved_classifier, tmp_path, capsys):
+    X_test, _ = digits_test()
+    inputs = tmp_path / "inputs.npy"
+    np.save(inputs, X_test[:7].astype(np.float64))
+    argv = ["predict", "--model", str(saved_classifier), "--data", str(inputs)]
+    code, out, _ = run(argv, capsys)
+    assert code == 0 and "7 rows" in out
+    np.save(inputs, X_test[:7, :10])
+    code, _, err = run(argv, capsys)
+    assert "X has 10 columns (shape (7, 10)), the network needs 64" in one_line_error(code, err)
+    inputs.write_bytes(inputs.read_bytes()[:200])  # the header and part of the data
+    code, _, err = run(argv, capsys)
+    assert "truncated or corrupt" in one_line_error(code, err)
+    with inputs.open("wb") as stream:  # a header asking for 512 TB, and nothing after it
+        header = {"descr": "<f8", "fortran_order": False, "shape": (10**12, 64)}
+        np.lib.format.write_array_header_1_0(stream, header)
+    code, _, err = run(argv, capsys)
+    assert "(512,000,000,000,000 bytes) but only 0 bytes follow" in one_line_error(code, err)
+    code, _, err = run(
+        ["evaluate", "--model", str(saved_classifier), "--data", str(inputs)], capsys
+    )
+    assert "evaluate needs targets" in usage_then_error(code, err, "evaluate")
+
+
+def test_plot_jpeg_is_a_jpeg(tmp_path, capsys):
+    chart = tmp_path / "accuracy.jpg"
+    argv = ["train", "--sizes", "8", "--epochs", "1", "--quiet", "--plot", str(chart)]
+    assert run(argv, capsys)[0] == 0
+    assert chart.read_bytes()[:3] == b"\xff\xd8\xff"
+
+
+def test_compare_optimizers_trains_the_whole_family_by_default(tmp_path, capsys):
+    from fastnn.cli import OPTIMIZER_NAMES
+
+    chart = tmp_path / "family.png"
+    argv = ["compare-optimizers", "--epochs", "1", "--rows", "100", "--plot", str(chart)]
+    code, out, _ = run(argv, capsys)
+    assert code == 0
+    assert "adamw" in OPTIMIZER_NAMES and len(OPTIMIZER_NAMES) == 8
+    for name in OPTIMIZER_NAMES:
+        assert re.search(rf"^ +{name}  final loss", out, re.MULTILINE), out
+
+
+def test_demo_reports_compile_time_for_both_parts(tmp_path, capsys):
+    argv = ["demo", "--samples", "1000", "--epochs", "1", "--out", str(tmp_path)]
+    code, out, _ = run(argv, capsys)
+    assert code == 0
+    assert out.count("compiling (or loading the compiled code) took") == 2, out

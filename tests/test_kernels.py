@@ -251,6 +251,8 @@ def test_train_epoch_kernels(sizes, hidden, loss_code, batch_size, rng):
                 y,
                 losses,
                 correct,
+                np.zeros(len(layout)),
+                np.zeros(1, np.uint64),
             )
         else:
             done = module.train_epoch_batch(
@@ -273,6 +275,8 @@ def test_train_epoch_kernels(sizes, hidden, loss_code, batch_size, rng):
                 y,
                 losses,
                 correct,
+                np.zeros(len(layout)),
+                np.zeros(1, np.uint64),
             )
         results[module] = (done, step[0], theta, losses, correct)
     for got, want in zip(results[kernels], results[reference], strict=True):
@@ -308,6 +312,8 @@ def test_train_epoch_stops_at_first_non_finite_loss():
             np.zeros((1, 2)),
             losses,
             np.zeros(10),
+            np.zeros(len(layout)),
+            np.zeros(1, np.uint64),
         )
         assert done == 6
         assert np.all(np.isfinite(losses[:6])) and not np.isfinite(losses[6])

@@ -57,6 +57,8 @@ def alone(kernel, nets, opts, orders, X, T, batch):
                 work.y,
                 losses,
                 correct,
+                net._dropout_rates,
+                net._dropout_key,
             )
         else:
             kernel(
@@ -79,6 +81,8 @@ def alone(kernel, nets, opts, orders, X, T, batch):
                 work.y,
                 losses,
                 correct,
+                net._dropout_rates,
+                net._dropout_key,
             )
         results.append((theta, state, step, losses, correct))
     return results
@@ -114,6 +118,8 @@ def together(kernel, nets, opts, orders, X, T, batch):
             losses,
             correct,
             done,
+            np.stack([n._dropout_rates for n in nets]),
+            np.stack([n._dropout_key for n in nets]),
         )
     else:
         kernel(
@@ -137,6 +143,8 @@ def together(kernel, nets, opts, orders, X, T, batch):
             losses,
             correct,
             done,
+            np.stack([n._dropout_rates for n in nets]),
+            np.stack([n._dropout_key for n in nets]),
         )
     assert done.tolist() == [n_steps] * MODELS
     return [(thetas[m], states[m], steps[m], losses[m], correct[m]) for m in range(MODELS)]

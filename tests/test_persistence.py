@@ -370,7 +370,7 @@ NAN_STATE[1, 7] = np.nan
     [
         (_delete("optimizer_state"), "taken 100 steps but its state 'optimizer_state' is missing"),
         (_flip_a_bit_in_the_state_name, r"unknown members \['optimizer_statd.npy'\]"),
-        (_hide_the_optimizer_entries, "directory declares 15 members but 11 could be read"),
+        (_hide_the_optimizer_entries, "directory declares 17 members but 11 could be read"),
         (_delete("optimizer_step"), r"optimizer is incomplete: \['optimizer_step'\] missing"),
         (_delete("optimizer_name"), r"optimizer is incomplete: \['optimizer_name'\] missing"),
         (_delete("seed"), r"missing fields \['seed'\]"),

@@ -121,7 +121,7 @@ def test_drawing_into_a_given_axes_returns_its_figure(tmp_path):
 # --------------------------------------------------------------------------- plot_accuracy
 
 
-def test_accuracy_plot_holds_both_accuracies_between_0_and_1(tmp_path):
+def test_accuracy_plot_holds_both_accuracies(tmp_path):
     history = classifier_history()
     path = tmp_path / "accuracy.png"
     ax = plot.plot_accuracy(history, path).axes[0]
@@ -130,7 +130,8 @@ def test_accuracy_plot_holds_both_accuracies_between_0_and_1(tmp_path):
     assert_array_equal(train.get_xdata(), [1, 2, 3, 4])
     assert_array_equal(train.get_ydata(), history.train_acc)
     assert_array_equal(validation.get_ydata(), history.val_acc)
-    assert ax.get_ylim() == (0, 1)
+    low, high = ax.get_ylim()
+    assert 0 < low < 0.45 and 0.85 < high < 1  # the data's span, with a margin
     assert ax.get_title() == "accuracy"
     assert legend_labels(ax) == ["train", "validation"]
 
@@ -165,6 +166,7 @@ def test_step_loss_scatter_holds_every_step(tmp_path):
     assert_array_equal(offsets[:, 1], history.step_loss)
     assert ax.get_xlabel() == "step"
     assert ax.get_yscale() == "linear"
+    assert len(ax.get_lines()) == 1  # the running mean (of 1 step: 1% of 6, at least 1)
 
 
 def test_step_loss_of_a_real_fit_on_a_log_scale(fitted_history):
@@ -188,7 +190,7 @@ def test_gradient_descent_draws_the_trajectory_over_contours(tmp_path):
     path = tmp_path / "descent.png"
     ax = plot.plot_gradient_descent(bowl, points, path).axes[0]
     assert_png(path)
-    (trajectory,) = ax.get_lines()
+    trajectory = ax.get_lines()[0]
     assert_array_equal(trajectory.get_xdata(), points[:, 0])
     assert_array_equal(trajectory.get_ydata(), points[:, 1])
     assert len(ax.collections) >= 1  # the contours
@@ -257,10 +259,15 @@ def test_comparison_has_one_labelled_line_per_history(tmp_path):
     assert ax.get_ylabel() == "validation loss"
 
 
-def test_comparison_of_accuracy_uses_0_to_1(fitted_history):
+def test_comparison_of_accuracy_shows_the_data(fitted_history):
     histories = {"real": fitted_history, "hand": classifier_history()}
     ax = plot.plot_comparison(histories, metric="train_acc").axes[0]
     assert_allclose(ax.get_lines()[0].get_ydata(), fitted_history.train_acc)
+    values = np.concatenate([fitted_history.train_acc, classifier_history().train_acc])
+    low, high = ax.get_ylim()
+    assert low < values.min() and values.max() < high
+    assert all(0 <= tick <= 1 for tick in ax.get_yticks())
+    ax = plot.plot_comparison(histories, metric="train_acc", ylim=(0, 1)).axes[0]
     assert ax.get_ylim() == (0, 1)
 
 
@@ -356,3 +363,147 @@ def test_a_comparison_of_many_curves_puts_its_legend_beside_the_axes():
     assert figure.get_size_inches()[0] > FIGSIZE[0]  # widened for the legend
     few = plot_comparison(dict(list(histories.items())[:3]))
     assert tuple(few.get_size_inches()) == tuple(FIGSIZE)
+
+
+# ----------------------------------------------------------------- issue 11: honest charts
+
+
+def accuracy_history(train, validation):
+    return History(loss=[1.0] * len(train), train_acc=train, val_acc=validation)
+
+
+def test_accuracy_limits_show_a_narrow_range_and_leave_room_for_markers_at_1():
+    history = accuracy_history([0.86, 0.9, 0.93, 0.95], [0.85, 0.88, 0.9, 0.91])
+    ax = plot.plot_accuracy(history).axes[0]
+    low, high = ax.get_ylim()
+    assert 0.8 < low < 0.85 and 0.95 < high < 1.0  # not flattened into 0-1
+    perfect = accuracy_history([0.9, 1.0, 1.0], [0.8, 0.95, 1.0])
+    ax = plot.plot_accuracy(perfect).axes[0]
+    low, high = ax.get_ylim()
+    assert high > 1.0  # a marker at 1.0 is drawn whole
+    assert low < 0.8
+    assert all(0 <= tick <= 1 for tick in ax.get_yticks())  # but no tick beyond 1
+    ax = plot.plot_accuracy(perfect, ylim=(0, 1)).axes[0]
+    assert ax.get_ylim() == (0, 1)
+    flat = accuracy_history([0.5, 0.5], [0.5, 0.5])
+    low, high = plot.plot_accuracy(flat).axes[0].get_ylim()
+    assert low < 0.5 < high and high - low > 0.01
+
+
+def test_the_caller_names_the_validation_data():
+    history = classifier_history()
+    ax = plot.plot_loss(history, validation_label="test").axes[0]
+    assert legend_labels(ax) == ["train", "test"]
+    ax = plot.plot_accuracy(history, validation_label="test").axes[0]
+    assert legend_labels(ax) == ["train", "test"]
+    ax = plot.plot_comparison({"a": history}, "val_acc", validation_label="test").axes[0]
+    assert ax.get_ylabel() == "test accuracy" and ax.get_title() == "test accuracy"
+    with pytest.raises(ValueError, match="validation_label must not be empty"):
+        plot.plot_loss(history, validation_label=" ")
+    with pytest.raises(TypeError, match="validation_label must be a string"):
+        plot.plot_accuracy(history, validation_label=None)
+
+
+def test_step_loss_draws_the_running_mean_over_the_cloud():
+    rng = np.random.default_rng(0)
+    steps = np.exp(-np.arange(1000) / 300) * rng.exponential(size=1000)
+    history = History(loss=[steps.mean()], step_losses=[steps])
+    ax = plot.plot_step_loss(history, log=True).axes[0]
+    (line,) = ax.get_lines()
+    window = 10  # 1% of 1,000 steps
+    expected = [steps[max(0, end - window) : end].mean() for end in range(1, 1001)]
+    assert_allclose(line.get_ydata(), expected, rtol=1e-12)
+    assert_array_equal(line.get_xdata(), np.arange(1, 1001))
+    assert legend_labels(ax) == ["each step", "mean of the last 10 steps"]
+    ax = plot.plot_step_loss(history, window=100).axes[0]
+    assert_allclose(ax.get_lines()[0].get_ydata()[-1], steps[-100:].mean(), rtol=1e-12)
+    assert plot.plot_step_loss(history, window=0).axes[0].get_lines() == []
+
+
+@pytest.mark.parametrize(
+    "window, error, match",
+    [(-1, ValueError, "window must be >= 0"), (2.5, TypeError, "window must be a whole number")],
+)
+def test_step_loss_bad_window(window, error, match):
+    with pytest.raises(error, match=match):
+        plot.plot_step_loss(classifier_history(), window=window)
+
+
+def test_gradient_descent_has_equal_scales_a_colour_bar_and_the_minimum():
+    def shifted(x):
+        return (x[0] - 1) ** 2 + 10 * (x[1] - 2) ** 2
+
+    points = np.array([[0.0, 0.0], [0.2, 2.5], [0.5, 1.8], [0.8, 2.05], [0.95, 1.99]])
+    figure = plot.plot_gradient_descent(shifted, points)
+    ax, bar = figure.axes
+    assert ax.get_aspect() == 1.0
+    low_x, high_x = ax.get_xlim()
+    low_y, high_y = ax.get_ylim()
+    assert high_x - low_x == pytest.approx(high_y - low_y)  # a square, as the scales are equal
+    assert bar.get_ylabel() == "f(x)"
+    trajectory, star = ax.get_lines()
+    assert_allclose([star.get_xdata()[0], star.get_ydata()[0]], [1, 2], atol=1e-6)
+    assert star.get_label() == "minimum (1, 2)"
+    assert_array_equal(trajectory.get_xdata(), points[:, 0])
+
+
+def test_gradient_descent_minimum_given_hidden_or_outside_the_view():
+    points = descend([-3.0, 4.0], lr=0.1, steps=3)  # stops far from the minimum at 0
+    ax = plot.plot_gradient_descent(bowl, points, xlim=(-4, -1), ylim=(1, 4)).axes[0]
+    assert len(ax.get_lines()) == 1  # the minimum lies outside: no star on the edge
+    ax = plot.plot_gradient_descent(bowl, points, minimum=(0, 0), colorbar=False).axes[0]
+    assert [ax.get_lines()[1].get_xdata()[0], ax.get_lines()[1].get_ydata()[0]] == [0, 0]
+    assert len(ax.figure.axes) == 1
+    ax = plot.plot_gradient_descent(bowl, points, minimum=False).axes[0]
+    assert len(ax.get_lines()) == 1
+    with pytest.raises(ValueError, match="minimum must be None, False or a finite point"):
+        plot.plot_gradient_descent(bowl, points, minimum=(0, np.nan))
+
+
+MAGIC = {".png": b"\x89PNG", ".jpg": b"\xff\xd8\xff", ".JPEG": b"\xff\xd8\xff", ".pdf": b"%PDF"}
+
+
+@pytest.mark.parametrize("suffix", [*MAGIC, ".svg"])
+def test_the_suffix_picks_the_format(tmp_path, suffix):
+    path = tmp_path / f"loss{suffix}"
+    plot.plot_loss(classifier_history(), path)
+    data = path.read_bytes()
+    if suffix == ".svg":
+        assert b"<svg" in data[:1000]
+    else:
+        assert data.startswith(MAGIC[suffix])
+
+
+@pytest.mark.parametrize("name", ["loss.gif", "loss.npz", "loss.png.txt"])
+def test_an_unknown_suffix_is_refused_before_drawing(tmp_path, name):
+    with pytest.raises(ValueError, match=r"charts are saved as \.png, \.jpg, \.jpeg, \.svg, \.pdf"):
+        plot.plot_accuracy(classifier_history(), tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_name_without_suffix_is_a_png(tmp_path):
+    plot.plot_loss(classifier_history(), tmp_path / "loss")
+    assert (tmp_path / "loss").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_describe_training_names_the_network_optimizer_batch_and_data():
+    from fastnn import optimizers
+
+    net = MLP([64, 64, 10], hidden="relu", output="softmax")
+    text = plot.describe_training(net, optimizers.SGD(lr=0.05), batch_size=1, data="8x8 digits")
+    assert text == "64-64-10 relu/softmax, SGD lr=0.05, per sample, 8x8 digits"
+    deep = MLP([2, 8, 8, 1], hidden=["tanh", "tanh"], output="identity")
+    assert plot.describe_training(deep) == "2-8-8-1 tanh/identity"
+    sgd = optimizers.SGD(lr=0.1, momentum=0.9, weight_decay=1e-4)
+    assert plot.describe_training(optimizer=sgd, batch_size=32) == (
+        "SGD lr=0.1 momentum=0.9 weight_decay=0.0001, batch 32"
+    )
+    assert plot.describe_training(optimizer=optimizers.AdamW(), batch_size="full") == (
+        "AdamW lr=0.001, full batch"
+    )
+    dropped = MLP([4, 8, 8, 2], dropout=0.2)
+    assert plot.describe_training(dropped) == "4-8-8-2 relu/softmax, dropout 0.2"
+    mixed = MLP([4, 8, 8, 2], dropout=[0.5, 0.1])
+    assert plot.describe_training(mixed) == "4-8-8-2 relu/softmax, dropout 0.5/0.1"
+    with pytest.raises(TypeError, match="batch_size must be an int, 'full' or None"):
+        plot.describe_training(batch_size=2.5)

@@ -187,6 +187,8 @@ def _run_kernel(kernel, sizes, hidden, output, dtype, optimizer, X, T, order):
         work.y,
         losses,
         correct,
+        net._dropout_rates,
+        net._dropout_key,
     )
     return done, net.theta, opt.state_, losses
 
