@@ -3,6 +3,7 @@
 from fastnn import datasets, functions, optimizers, schedules
 from fastnn.estimators import DataConversionWarning, MLPClassifier, MLPRegressor, NotFittedError
 from fastnn.experiments import compare_optimizers
+from fastnn.metrics import Evaluation
 from fastnn.model import MLP, ConcurrentUseError, History, TrainingDivergedError
 from fastnn.sweep import SweepResult, SweepResults, sweep
 from fastnn.warm import warmup
@@ -14,6 +15,7 @@ __all__ = [
     "NotFittedError",
     "DataConversionWarning",
     "History",
+    "Evaluation",
     "TrainingDivergedError",
     "ConcurrentUseError",
     "compare_optimizers",

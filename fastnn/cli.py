@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from fastnn._checks import positive_int_argument
-from fastnn.model import History, TrainingDivergedError
+from fastnn.model import TrainingDivergedError
 
 __all__ = ["main", "build_parser"]
 
@@ -57,6 +57,41 @@ def _stderr_is_terminal():
         return sys.stderr.isatty()
     except (AttributeError, ValueError):  # replaced by an object without it, or closed
         return False
+
+
+def _rates_argument(text):
+    """argparse type: one dropout rate or a comma-separated list of them."""
+    try:
+        rates = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a rate in [0, 1) or comma-separated rates, got {text!r}"
+        ) from None
+    if not all(0 <= rate < 1 for rate in rates):
+        raise argparse.ArgumentTypeError(f"rates must be in [0, 1), got {text!r}")
+    return rates
+
+
+def _fraction_argument(text):
+    """argparse type: a fraction in [0, 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction in [0, 1), got {text!r}")
+    return value
+
+
+def _non_negative_int_argument(text):
+    """argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}")
+    return value
 
 
 def _show_progress(args):
@@ -424,13 +459,23 @@ def _check_network_size(sizes, dtype):
         )
 
 
-def _build_network(sizes, hidden, output, dtype, seed, init="he"):
+def _build_network(sizes, hidden, output, dtype, seed, init="he", dropout=0.0):
     """Return the MLP to train, or raise OptionError for a bad or oversized one."""
     from fastnn import MLP
 
     _check_network_size(sizes, dtype)
     try:
-        return MLP(sizes, hidden=hidden, output=output, init=init, dtype=dtype, seed=seed)
+        if isinstance(dropout, list) and len(dropout) == 1:
+            dropout = dropout[0]  # one rate for every hidden layer
+        return MLP(
+            sizes,
+            hidden=hidden,
+            output=output,
+            init=init,
+            dtype=dtype,
+            seed=seed,
+            dropout=dropout,
+        )
     except (TypeError, ValueError) as error:
         raise OptionError(str(error)) from None
     except MemoryError:
@@ -490,79 +535,111 @@ def _optimizer_names(text):
     return names
 
 
-@contextlib.contextmanager
-def _epoch_label(epoch, epochs):
-    """Label ``fit``'s progress bar with the run's epoch ("epoch 3/20"), not "epoch 1/1".
-
-    ``train`` calls ``fit`` once per epoch, and ``fit`` numbers its bar by its own
-    epochs; its bar factory is wrapped while the call runs.
-    """
-    from fastnn import model
-
-    make_bar = getattr(model, "_progress_bar", None)
-    if make_bar is None:
-        yield
-        return
-    model._progress_bar = lambda n_rows, _epoch, _epochs: make_bar(n_rows, epoch, epochs)
-    try:
-        yield
-    finally:
-        model._progress_bar = make_bar
-
-
-def _joined(histories):
-    """One :class:`History` with the epochs of ``histories`` in order."""
-    joined = History()
-    for history in histories:
-        for field in dataclasses.fields(History):
-            value = getattr(history, field.name)
-            if isinstance(value, list):  # per-epoch lists; not the epoch markers
-                getattr(joined, field.name).extend(value)
-    return joined
-
-
-def _epoch_line(epoch, history):
+def _epoch_line(epoch, history, validation_name):
     # .4g: a regression's loss of 3e-06 must not print as 0.0000.
     line = f"epoch {epoch:3d}  loss {history.loss[-1]:.4g}"
     if history.val_loss:
-        line += f"  test loss {history.val_loss[-1]:.4g}"
+        line += f"  {validation_name} loss {history.val_loss[-1]:.4g}"
     if history.val_acc:
-        line += f"  test accuracy {history.val_acc[-1]:.4f}"
+        line += f"  {validation_name} accuracy {history.val_acc[-1]:.4f}"
+    if len(history.lr) > 1 and history.lr[-1] != history.lr[0]:
+        line += f"  lr {history.lr[-1]:.3g}"
     return line
 
 
 def _train_epochs(net, optimizer, task, args):
-    """Train ``args.epochs`` epochs, one ``fit`` call each, keeping a copy of the
-    network at the end of every complete epoch.
+    """Train with one ``fit`` call whose callback keeps a copy of the network at the end
+    of every complete epoch and prints the epoch's line as it ends.
 
-    ``fit(epochs=1)`` k times trains exactly as ``fit(epochs=k)`` does. Returns
-    ``(epochs_done, network_then, histories, stop)``, where ``stop`` is None,
+    Returns ``(epochs_done, network_then, history, stop)``, where ``stop`` is None,
     "interrupted" (Ctrl-C) or "diverged"; the copy is None before the first epoch.
     """
-    validation = (task.X_test, task.T_test) if task.X_test is not None else None
+    split = args.validation_split or 0.0
+    validation = None
+    if not split and task.X_test is not None:
+        validation = (task.X_test, task.T_test)
+    validation_name = "validation" if split else "test"
     # One tuple, assigned at once, so that Ctrl-C anywhere leaves a consistent one.
-    last_good = (0, None, ())
+    last_good = (0, None, None)
+
+    def keep(epoch, history, network):
+        nonlocal last_good
+        last_good = (epoch, copy.deepcopy(network), copy.deepcopy(history))
+        print(_epoch_line(epoch, history, validation_name), flush=True)
+
     try:
-        for epoch in range(1, args.epochs + 1):
-            with _epoch_label(epoch, args.epochs):
-                history = net.fit(
-                    task.X,
-                    task.T,
-                    optimizer=optimizer,
-                    epochs=1,
-                    batch_size=args.batch_size,
-                    validation_data=validation,
-                    progress=_show_progress(args),
-                )
-            last_good = (epoch, copy.deepcopy(net), (*last_good[2], history))
-            print(_epoch_line(epoch, history), flush=True)
+        history = net.fit(
+            task.X,
+            task.T,
+            optimizer=optimizer,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            validation_data=validation,
+            progress=_show_progress(args),
+            validation_split=split,
+            early_stopping=args.early_stopping is not None,
+            patience=args.early_stopping or 0,
+            schedule=_make_schedule(args.schedule, args.epochs),
+            callbacks=[keep],
+        )
     except KeyboardInterrupt:
         return (*last_good, "interrupted")
     except TrainingDivergedError:
         return (*last_good, "diverged")
     except (TypeError, ValueError) as error:  # data the checks above let through
         raise CommandError(str(error)) from None
-    return (*last_good, None)
+    if history.best_epoch is not None and history.best_epoch != history.stopped_epoch:
+        print(
+            f"stopped early after epoch {history.stopped_epoch or args.epochs}; kept the "
+            f"weights of epoch {history.best_epoch}, the best on the validation rows",
+            flush=True,
+        )
+    epochs_done = history.stopped_epoch or args.epochs
+    return epochs_done, net, history, None
+
+
+# The forms --schedule takes: name, then up to two numbers after colons.
+SCHEDULE_FORMS = (
+    "step:EPOCHS[:GAMMA]",
+    "exp:GAMMA",
+    "cosine[:EPOCHS[:MIN_LR]]",
+    "plateau[:FACTOR[:PATIENCE]]",
+    "inverse-time:DECAY",
+)
+
+
+def _make_schedule(text, epochs):
+    """The schedule ``--schedule`` names (see :data:`SCHEDULE_FORMS`), or None."""
+    from fastnn import schedules
+
+    if text is None:
+        return None
+    name, *numbers_given = text.split(":")
+    forms = ", ".join(SCHEDULE_FORMS)
+    try:
+        values = [float(value) for value in numbers_given]
+    except ValueError:
+        raise OptionError(
+            f"--schedule {text!r}: the numbers after ':' must be numbers; {forms}"
+        ) from None
+    whole = lambda value: int(value) if value == int(value) else value  # noqa: E731
+    try:
+        if name == "step" and 1 <= len(values) <= 2:
+            return schedules.StepDecay(whole(values[0]), *values[1:])
+        if name == "exp" and len(values) == 1:
+            return schedules.ExponentialDecay(values[0])
+        if name == "cosine" and len(values) <= 2:
+            return schedules.CosineDecay(whole(values[0]) if values else epochs, *values[1:])
+        if name == "plateau" and len(values) <= 2:
+            arguments = dict(zip(("factor", "patience"), values, strict=False))
+            if "patience" in arguments:
+                arguments["patience"] = whole(arguments["patience"])
+            return schedules.ReduceOnPlateau(monitor="loss", **arguments)
+        if name == "inverse-time" and len(values) == 1:
+            return schedules.InverseTimeDecay(values[0])
+    except (TypeError, ValueError) as error:
+        raise OptionError(f"--schedule {text!r}: {error}") from None
+    raise OptionError(f"--schedule {text!r}: give one of {forms}")
 
 
 def _write_outputs(net, history, args, task):
@@ -615,7 +692,15 @@ def train(args):
     )
     task = _load_task(args)
     sizes = parse_sizes(args.sizes, task.X.shape[1], task.n_outputs)
-    net = _build_network(sizes, args.hidden, task.output, args.dtype, args.seed, args.init)
+    net = _build_network(
+        sizes, args.hidden, task.output, args.dtype, args.seed, args.init, args.dropout
+    )
+    _make_schedule(args.schedule, args.epochs)  # a bad --schedule before the data is used
+    if args.early_stopping is not None and not args.validation_split:
+        raise OptionError(
+            "--early-stopping watches the validation rows: give --validation-split too "
+            "(stopping on the test set would tune to it)"
+        )
     print(
         f"fastnn train: {task.description}, {len(task.X):,} training rows; {net}; {optimizer}; "
         f"batch size {args.batch_size}, {args.epochs} epochs",
@@ -624,9 +709,8 @@ def train(args):
     if task.note:
         print(f"note: {task.note}", flush=True)
     start = time.perf_counter()
-    epochs_done, good_net, histories, stop = _train_epochs(net, optimizer, task, args)
+    epochs_done, good_net, history, stop = _train_epochs(net, optimizer, task, args)
     seconds = max(time.perf_counter() - start, 1e-9)
-    history = _joined(histories)
     if stop is not None:
         kept = _what_was_kept(epochs_done, good_net, history, args, task)
         during = f"during epoch {epochs_done + 1} of {args.epochs}"
@@ -641,6 +725,12 @@ def train(args):
         f"trained in {seconds:.3g} s ({epochs_done * len(task.X) / seconds:,.0f} samples/s, "
         "including compilation on a first run)"
     )
+    if args.validation_split and task.X_test is not None:
+        loss, accuracy = net.evaluate(task.X_test, task.T_test)
+        print(
+            f"test loss {loss:.4g}"
+            + ("" if accuracy is None else f"  test accuracy {accuracy:.4f}")
+        )
     for kind, path in _write_outputs(net, history, args, task):
         print(f"saved the model to {path}" if kind == "model" else f"wrote {path}")
     return 0
@@ -1408,6 +1498,34 @@ def build_parser():
         type=_non_negative_float,
         default=None,
         help="L2 weight decay (decoupled for adamw; default: the optimizer's)",
+    )
+    train_parser.add_argument(
+        "--dropout",
+        type=_rates_argument,
+        default=0.0,
+        metavar="RATE[,RATE...]",
+        help="dropout rate of the hidden layers, one or one per layer (default: 0)",
+    )
+    train_parser.add_argument(
+        "--validation-split",
+        type=_fraction_argument,
+        default=0.0,
+        metavar="FRACTION",
+        help="hold out this fraction of the training rows to validate on (default: 0)",
+    )
+    train_parser.add_argument(
+        "--early-stopping",
+        type=_non_negative_int_argument,
+        default=None,
+        metavar="PATIENCE",
+        help="stop when the validation loss has not improved for PATIENCE epochs, keeping "
+        "the best epoch's weights (needs --validation-split)",
+    )
+    train_parser.add_argument(
+        "--schedule",
+        default=None,
+        metavar="SPEC",
+        help=f"learning-rate schedule: {', '.join(SCHEDULE_FORMS)}",
     )
     train_parser.add_argument("--save", metavar="MODEL.npz", help="save the trained model")
     train_parser.add_argument(

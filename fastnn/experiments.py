@@ -26,6 +26,7 @@ def COURSE_OPTIMIZERS() -> dict[str, optimizers_module.Optimizer]:  # noqa: N802
         "RMSProp": optimizers_module.RMSProp(lr=0.001),
         "Adadelta": optimizers_module.Adadelta(lr=1.0),
         "Adam": optimizers_module.Adam(lr=0.001),
+        "AdamW": optimizers_module.AdamW(lr=0.001),
     }
 
 

@@ -521,9 +521,10 @@ class MLP:
         return self._loss_code != codes.MSE
 
     def __repr__(self):
+        dropout = f", dropout={self.dropout!r}" if any(self._dropout) else ""
         return (
             f"MLP({self.sizes}, hidden={self.hidden!r}, output={self.output!r}, "
-            f"dtype={self.dtype.name!r}, backend={self.backend!r})"
+            f"dtype={self.dtype.name!r}, backend={self.backend!r}{dropout})"
         )
 
     # ------------------------------------------------------------ data

@@ -1042,10 +1042,20 @@ class SweepResults:
             lines.append("| " + " | ".join(_cell(row[column]) for column in columns) + " |")
         return _write("\n".join(lines) + "\n", path)
 
-    def plot(self, metric="loss", path=None, *, title=None, ax=None, log=False):
+    def plot(
+        self,
+        metric="loss",
+        path=None,
+        *,
+        title=None,
+        ax=None,
+        log=False,
+        validation_label="validation",
+    ):
         """Draw one metric of every configuration per epoch (:func:`fastnn.plot.plot_comparison`).
 
-        Configurations without a completed epoch are left out.
+        Configurations without a completed epoch are left out. ``validation_label``
+        names the validation data (say "test") in the axis label.
 
         Returns
         -------
@@ -1054,7 +1064,13 @@ class SweepResults:
         from fastnn import plot
 
         return plot.plot_comparison(
-            self.histories(), metric=metric, path=path, title=title, ax=ax, log=log
+            self.histories(),
+            metric=metric,
+            path=path,
+            title=title,
+            ax=ax,
+            log=log,
+            validation_label=validation_label,
         )
 
 

@@ -345,19 +345,21 @@ def test_more_bad_arguments_give_one_line(capsys, argv, message):
 
 
 def interrupting_fit(monkeypatch, at_call):
-    """Make MLP.fit raise KeyboardInterrupt in its ``at_call``-th call, after damaging
+    """Make training raise KeyboardInterrupt in its ``at_call``-th epoch, after damaging
     the weights as a Ctrl-C in the middle of an epoch would."""
-    original = MLP.fit
+    from fastnn import model
+
+    original = model._EpochRunner.epoch
     calls = []
 
-    def fit(self, *args, **kwargs):
+    def epoch(self, *args, **kwargs):
         calls.append(1)
         if len(calls) == at_call:
-            self.theta[...] = 123.0
+            self.net.theta[...] = 123.0
             raise KeyboardInterrupt
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(MLP, "fit", fit)
+    monkeypatch.setattr(model._EpochRunner, "epoch", epoch)
 
 
 REGRESSION_ARGS = ["--sizes", "4", "--lr", "0.05", "--seed", "3", "--quiet"]
@@ -702,3 +704,54 @@ def test_demo_reports_compile_time_for_both_parts(tmp_path, capsys):
     code, out, _ = run(argv, capsys)
     assert code == 0
     assert out.count("compiling (or loading the compiled code) took") == 2, out
+
+
+def test_train_with_dropout_a_validation_split_early_stopping_and_a_schedule(tmp_path, capsys):
+    model = tmp_path / "m.npz"
+    argv = [
+        "train",
+        "--data",
+        "digits",
+        "--sizes",
+        "32",
+        "--epochs",
+        "6",
+        "--dropout",
+        "0.2",
+        "--validation-split",
+        "0.1",
+        "--early-stopping",
+        "1",
+        "--schedule",
+        "cosine",
+        "--optimizer",
+        "adam",
+        "--save",
+        str(model),
+        "--quiet",
+    ]
+    code, out, err = run(argv, capsys)
+    assert code == 0, err
+    lines = [line for line in out.splitlines() if line.startswith("epoch")]
+    assert lines and all("validation loss" in line for line in lines)
+    assert "test accuracy" in out.splitlines()[-2] or "test accuracy" in out
+    saved = MLP.load(model)
+    assert saved.dropout == [0.2]
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--dropout", "1.5"], "--dropout"),
+        (["--validation-split", "1"], "--validation-split"),
+        (["--early-stopping", "-1"], "--early-stopping"),
+        (["--schedule", "linear"], "--schedule 'linear': give one of"),
+        (["--schedule", "step:x"], "must be numbers"),
+        (["--schedule", "exp:2"], "gamma must be <= 1"),
+        (["--early-stopping", "2"], "give --validation-split too"),
+    ],
+)
+def test_bad_training_control_options_are_one_line(extra, message, capsys):
+    code, _, err = run(["train", "--data", "digits", "--epochs", "1", *extra], capsys)
+    assert code == 2 and "Traceback" not in err
+    assert message in err
