@@ -37,6 +37,7 @@ def _version() -> str:
     editable one) reads it from the installation's metadata; a source tree put on the
     path without installing reads the file itself (Python 3.11+, which has ``tomllib``).
     """
+    import sys
     from importlib import metadata
 
     try:
@@ -46,14 +47,16 @@ def _version() -> str:
     from pathlib import Path
 
     pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
-    try:
-        import tomllib
+    if sys.version_info < (3, 11):  # no tomllib to read it with
+        return "0+unknown"
+    import tomllib
 
+    try:
         with pyproject.open("rb") as stream:
             project = tomllib.load(stream)["project"]
         if project["name"] == "fastnn":
             return str(project["version"])
-    except (ImportError, OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError):
         pass
     return "0+unknown"
 

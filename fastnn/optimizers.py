@@ -187,10 +187,11 @@ class Optimizer:
         self.hyper_vector(dtype)
         self.step_ = _checked_step(self.step_)
         if self.state_ is None:
-            self.state_ = np.zeros((STATE_ROWS, n_params), dtype=dtype)
+            state = np.zeros((STATE_ROWS, n_params), dtype=dtype)
         else:
-            self.state_ = _checked_state(self.state_, n_params, dtype)
-        return self.state_
+            state = _checked_state(self.state_, n_params, dtype)
+        self.state_ = state
+        return state
 
     def reset(self) -> None:
         """Forget the state vectors and the step count."""
@@ -275,7 +276,9 @@ def _format(params):
 _RESET = "call optimizer.reset() to start from fresh state"
 
 
-def _checked_state(state, n_params, dtype, name="optimizer.state_"):
+def _checked_state(
+    state: Any, n_params: int, dtype: DTypeLike, name: str = "optimizer.state_"
+) -> NDArray[np.floating[Any]]:
     """Return ``state`` as a finite C-contiguous writeable ``(STATE_ROWS, n_params)`` array.
 
     A float array of another dtype or memory layout is copied; anything else raises.
@@ -604,9 +607,17 @@ class AdamW(Adam):
         super().__init__(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
 
 
-_REGISTRY = {
-    cls.name: cls for cls in (SGD, Momentum, Nesterov, AdaGrad, RMSProp, Adadelta, Adam, AdamW)
-}
+_FAMILY: tuple[type[Optimizer], ...] = (
+    SGD,
+    Momentum,
+    Nesterov,
+    AdaGrad,
+    RMSProp,
+    Adadelta,
+    Adam,
+    AdamW,
+)
+_REGISTRY = {cls.name: cls for cls in _FAMILY}
 
 
 def get(name: str | Optimizer, **hyper: Any) -> Optimizer:

@@ -85,7 +85,7 @@ def _check_ax(ax):
         raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
 
 
-def _axes(ax):
+def _axes(ax: Axes | None) -> tuple[Figure | SubFigure, Axes]:
     """Return ``(figure, ax)``: the given Axes and its figure, or a new Agg figure."""
     if ax is None:
         figure = Figure(figsize=FIGSIZE, layout="constrained")
@@ -145,7 +145,9 @@ def _check_path(path):
     return os.path.abspath(path)
 
 
-def _finish(figure, ax, title, path):
+def _finish(
+    figure: Figure | SubFigure, ax: Axes, title: str | None, path: str | os.PathLike[str] | None
+) -> Figure | SubFigure:
     """Set the checked title, save to the checked ``path`` if any, and return ``figure``."""
     if title:
         ax.set_title(title, wrap=True)
