@@ -24,6 +24,10 @@ import shutil
 import socket
 import stat
 import uuid
+from collections.abc import Iterator
+from typing import BinaryIO, TypeAlias
+
+PathLike: TypeAlias = str | os.PathLike[str]
 
 # False forces the portable named temporary file (the tests exercise both paths).
 USE_O_TMPFILE = hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
@@ -33,7 +37,7 @@ USE_O_TMPFILE = hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
 _LONGEST_STEM = 150
 
 
-def file_kind(mode):
+def file_kind(mode: int) -> str:
     """Describe a file that is not a regular one, from its ``st_mode``: "a directory"..."""
     kinds = (
         (stat.S_ISDIR, "a directory"),
@@ -85,7 +89,7 @@ def _writer_is_gone(pid):
     return False
 
 
-def remove_abandoned_temporaries(path):
+def remove_abandoned_temporaries(path: PathLike) -> list[str]:
     """Delete temporary files of earlier writes to ``path`` whose writer is gone.
 
     Only files named as :func:`atomic_write` names them, tagged with this host
@@ -105,7 +109,7 @@ def remove_abandoned_temporaries(path):
     pattern = re.compile(
         rf"\.{re.escape(_stem(name))}\.(\d{{1,10}})-{_writer_tag()}\.[0-9a-f]{{32}}\.tmp"
     )
-    removed = []
+    removed: list[str] = []
     try:
         entries = os.scandir(directory or ".")
     except OSError:
@@ -193,7 +197,7 @@ def _sync_directory(directory):
             os.close(descriptor)
 
 
-def _resolve(path):
+def _resolve(path: PathLike) -> tuple[str, str, os.stat_result | None]:
     """Return (path as given, the file it names through links, its stat or None)."""
     shown = os.fspath(path)
     target = os.path.realpath(shown)
@@ -211,7 +215,7 @@ def _resolve(path):
     return shown, target, existing
 
 
-def check_writable(path):
+def check_writable(path: PathLike) -> None:
     """Raise now what :func:`atomic_write` would raise for ``path`` itself.
 
     For commands that write their results at the end: a bad output path is
@@ -247,7 +251,7 @@ def check_writable(path):
 
 
 @contextlib.contextmanager
-def atomic_write(path):
+def atomic_write(path: PathLike) -> Iterator[BinaryIO]:
     """Yield a binary stream whose contents replace ``path`` only if the block succeeds.
 
     - On any error, or a crash, an existing ``path`` is left as it was, and no

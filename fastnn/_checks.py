@@ -1,15 +1,17 @@
 """Input validation shared by the public API: clear errors that name the argument."""
 
 import numbers
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from kernels import cast_first_non_finite, first_non_finite
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
-def check_dtype(dtype):
+def check_dtype(dtype: DTypeLike) -> np.dtype[Any]:
     """Return ``np.dtype`` for "float32"/"float64" (or those types), else raise."""
     if dtype is None or (isinstance(dtype, str) and dtype not in DTYPES):
         # np.dtype(None) is float64, and some strings make NumPy raise SyntaxError.
@@ -23,7 +25,7 @@ def check_dtype(dtype):
     return resolved
 
 
-def check_int(name, value, *, minimum):
+def check_int(name: str, value: Any, *, minimum: int) -> int:
     """Return ``value`` as int if it is an integer >= ``minimum``, else raise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r}")
@@ -32,7 +34,7 @@ def check_int(name, value, *, minimum):
     return int(value)
 
 
-def as_matrix(name, values, n_columns, dtype):
+def as_matrix(name: str, values: ArrayLike, n_columns: int, dtype: DTypeLike) -> NDArray[Any]:
     """Return ``values`` as a finite C-contiguous ``(n, n_columns)`` array of ``dtype``.
 
     A 1-D array is one sample when ``n_columns > 1``, and a column of samples
@@ -84,12 +86,12 @@ def as_matrix(name, values, n_columns, dtype):
     return array
 
 
-def _numba_types(dtype):
+def _numba_types(dtype: np.dtype[Any]) -> bool:
     """True if compiled kernels can read arrays of ``dtype`` (native bool, int, float32/64)."""
     return dtype.isnative and (dtype.kind in "biu" or dtype.itemsize in (4, 8))
 
 
-def positive_int_argument(text):
+def positive_int_argument(text: str) -> int:
     """argparse type: a positive integer, else a message argparse reports (exit code 2)."""
     import argparse
 

@@ -1,6 +1,7 @@
-"""Data sets: the course's regression sample and MNIST-format image files."""
+"""Data sets: the course's regression sample, the 8x8 digits and MNIST-format image files."""
 
 import gzip
+import importlib.resources
 import math
 import os
 import stat
@@ -8,8 +9,10 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any, TypeAlias
 
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
 from fastnn._checks import check_int
 
@@ -21,6 +24,10 @@ __all__ = [
     "load_npz",
     "read_idx",
 ]
+
+#: ``(x_train, t_train), (x_test, t_test)``, as the loaders return them.
+DataSplit: TypeAlias = tuple[tuple[NDArray[Any], NDArray[Any]], tuple[NDArray[Any], NDArray[Any]]]
+PathLike: TypeAlias = str | os.PathLike[str]
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -40,6 +47,9 @@ _FILE_KINDS = (
     (stat.S_ISSOCK, "a socket"),
 )
 N_CLASSES = 10  # MNIST and Fashion-MNIST
+# The 8x8 digits ship inside the package (fastnn/data/README says where they come from).
+DIGITS_FILE = "digits.npz"
+DIGITS_ROWS = 1797
 _NPZ_ARRAYS = ("x_train", "t_train", "x_test", "t_test")
 _FILES = {
     "train_img": "train-images-idx3-ubyte",
@@ -49,7 +59,9 @@ _FILES = {
 }
 
 
-def make_regression(n, seed=None, dtype="float64"):
+def make_regression(
+    n: int, seed: int | None = None, dtype: DTypeLike = "float64"
+) -> tuple[NDArray[np.floating[Any]], NDArray[np.floating[Any]]]:
     """Return the course's regression sample: ``x`` uniform in [0, 1)², ``y = 3x₀ + 2x₁``.
 
     Parameters
@@ -88,7 +100,7 @@ def _open_regular_file(path):
         raise
 
 
-def read_idx(path, *, max_bytes=MAX_ARRAY_BYTES):
+def read_idx(path: PathLike, *, max_bytes: int = MAX_ARRAY_BYTES) -> NDArray[Any]:
     """Read one IDX file (gzip-compressed or not) into an array, checking its header.
 
     The header (magic number, data type, dimensions) is read and checked first;
@@ -250,7 +262,13 @@ def _checked_labels(labels, path, what):
     return labels
 
 
-def load_mnist(path=None, normalize=True, flatten=True, one_hot_label=False, dtype="float32"):
+def load_mnist(
+    path: PathLike | None = None,
+    normalize: bool = True,
+    flatten: bool = True,
+    one_hot_label: bool = False,
+    dtype: DTypeLike = "float32",
+) -> DataSplit:
     """Load MNIST-format IDX files as the textbook's ``load_mnist`` does.
 
     Searched in order: ``path``, ``$FASTNN_DATA``, ``~/.fastnn/data``.
@@ -273,8 +291,12 @@ def load_mnist(path=None, normalize=True, flatten=True, one_hot_label=False, dty
 
 
 def load_fashion_mnist(
-    path=None, normalize=True, flatten=True, one_hot_label=False, dtype="float32"
-):
+    path: PathLike | None = None,
+    normalize: bool = True,
+    flatten: bool = True,
+    one_hot_label: bool = False,
+    dtype: DTypeLike = "float32",
+) -> DataSplit:
     """Load Fashion-MNIST, by default from Debian's ``dataset-fashion-mnist`` package.
 
     Searched in order: ``path``, ``$FASTNN_DATA``, ``~/.fastnn/data``,
@@ -292,8 +314,22 @@ def load_fashion_mnist(
     )
 
 
-def load_digits(normalize=True, one_hot_label=False, dtype="float32", test_size=360, seed=0):
-    """Load scikit-learn's 8x8 digits (1,797 images, 10 classes), split like MNIST.
+def load_digits(
+    normalize: bool = True,
+    one_hot_label: bool = False,
+    dtype: DTypeLike = "float32",
+    test_size: int = 360,
+    seed: int | None = 0,
+) -> DataSplit:
+    """Load the 8x8 digits shipped with fastnn (1,797 images, 10 classes), split like MNIST.
+
+    These are the arrays of scikit-learn's ``sklearn.datasets.load_digits()``, in
+    the same order, stored in ``fastnn/data/digits.npz``, so scikit-learn is not
+    needed. They are the test set of the UCI "Optical Recognition of Handwritten
+    Digits" data set (E. Alpaydin and C. Kaynak, 1998,
+    https://doi.org/10.24432/C50P49), which the UCI Machine Learning Repository
+    distributes under the Creative Commons Attribution 4.0 licence (CC BY 4.0);
+    ``fastnn/data/README`` gives the details.
 
     Parameters
     ----------
@@ -302,31 +338,33 @@ def load_digits(normalize=True, one_hot_label=False, dtype="float32", test_size=
     one_hot_label : bool, default False
     dtype : str, default "float32"
     test_size : int, default 360
-        Rows held out for the test split (a seeded shuffle decides which).
+        Rows held out for the test split (a seeded shuffle decides which), from 0
+        to 1,796.
     seed : int, default 0
 
     Returns
     -------
     (x_train, t_train), (x_test, t_test)
-        Images as ``(n, 64)`` rows.
+        Images as ``(n, 64)`` rows; labels as int64 (or one-hot rows of ``dtype``).
 
     Raises
     ------
-    ImportError
-        If scikit-learn is not installed (``pip install scikit-learn``).
+    TypeError
+        If ``test_size`` is not an integer.
+    ValueError
+        If ``test_size`` would leave no training rows.
     """
-    try:
-        from sklearn.datasets import load_digits as sklearn_digits
-    except ImportError:
-        raise ImportError(
-            "load_digits needs scikit-learn, which ships the 8x8 digits: "
-            "pip install scikit-learn (or pip install 'fastnn[test]')"
-        ) from None
-    digits = sklearn_digits()
-    images = digits.data.astype(dtype)
+    pixels, digits = _packaged_digits()
+    test_size = check_int("test_size", test_size, minimum=0)
+    if test_size >= len(pixels):
+        raise ValueError(
+            f"test_size must leave training rows: the digits have {len(pixels)} rows, "
+            f"so test_size must be at most {len(pixels) - 1}, got {test_size}"
+        )
+    images: NDArray[Any] = pixels.astype(dtype)
     if normalize:
         images /= 16.0
-    labels = digits.target.astype(np.int64)
+    labels: NDArray[Any] = digits.astype(np.int64)
     if one_hot_label:
         labels = np.eye(10, dtype=dtype)[labels]
     order = np.random.default_rng(seed).permutation(len(images))
@@ -334,7 +372,35 @@ def load_digits(normalize=True, one_hot_label=False, dtype="float32", test_size=
     return (images[train], labels[train]), (images[test], labels[test])
 
 
-def load_npz(path, *, max_bytes=MAX_ARRAY_BYTES):
+def _packaged_digits() -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
+    """Return the shipped digits as ``(images, labels)``: uint8 ``(1797, 64)`` and ``(1797,)``.
+
+    Raises OSError if the file is missing or not what fastnn ships (a broken install).
+    """
+    resource = importlib.resources.files("fastnn") / "data" / DIGITS_FILE
+    try:
+        with resource.open("rb") as stream, np.load(stream, allow_pickle=False) as archive:
+            images, labels = archive["images"], archive["labels"]
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, zlib.error) as error:
+        raise OSError(
+            f"fastnn's copy of the 8x8 digits ({resource}) cannot be read ({error}); "
+            "reinstall fastnn"
+        ) from None
+    if (
+        images.shape != (DIGITS_ROWS, 64)
+        or labels.shape != (DIGITS_ROWS,)
+        or images.dtype != np.uint8
+        or labels.dtype != np.uint8
+        or images.max() > 16
+        or labels.max() >= 10
+    ):
+        raise OSError(f"fastnn's copy of the 8x8 digits ({resource}) is damaged; reinstall fastnn")
+    return images, labels
+
+
+def load_npz(
+    path: PathLike, *, max_bytes: int = MAX_ARRAY_BYTES
+) -> tuple[tuple[NDArray[Any], NDArray[Any]], tuple[NDArray[Any] | None, NDArray[Any] | None]]:
     """Load a data set saved as ``.npz`` with arrays ``x_train``, ``t_train`` and
     optionally ``x_test``, ``t_test`` (the course's names); never unpickles.
 

@@ -22,12 +22,15 @@ import functools
 import inspect
 import numbers
 import warnings
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from fastnn import optimizers as optimizers_module
 from fastnn._checks import check_dtype, check_int
-from fastnn.model import MLP, TrainingDivergedError
+from fastnn.model import MLP, History, TrainingDivergedError
 from kernels import first_non_finite
 from kernels.codes import ACTIVATION_CODES
 
@@ -165,11 +168,24 @@ def _r2_score(y_true, y_pred):
     return float(np.mean(scores))
 
 
+_EstimatorT = TypeVar("_EstimatorT", bound="_BaseMLP")
+
+
 class _BaseMLP:
     _output = "identity"
-    _estimator_type = None  # "classifier" / "regressor": older scikit-learn reads this
+    # "classifier" / "regressor": older scikit-learn reads this
+    _estimator_type: str | None = None
 
-    def __sklearn_tags__(self):
+    # Fitted attributes, set by fit (declared for type checkers: no value until then).
+    net_: MLP
+    optimizer_: optimizers_module.Optimizer
+    history_: History
+    loss_: float
+    n_features_in_: int
+    x_mean_: NDArray[np.float64] | None
+    x_scale_: NDArray[np.float64] | None
+
+    def __sklearn_tags__(self) -> Any:
         # scikit-learn >= 1.6 asks estimators for tags; built here, lazily, so that
         # importing fastnn never imports scikit-learn.
         from sklearn.utils import ClassifierTags, InputTags, RegressorTags, Tags, TargetTags
@@ -185,24 +201,24 @@ class _BaseMLP:
             regressor_tags=None if is_classifier else RegressorTags(),
         )
 
-    def __sklearn_is_fitted__(self):
+    def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "net_")
 
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        optimizer="sgd",
-        learning_rate=0.01,
-        batch_size=1,
-        epochs=10,
-        init="he",
-        dtype="float32",
-        shuffle=True,
-        random_state=None,
-        backend="numba",
-        standardize=True,
-    ):
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: str | Sequence[str] = "relu",
+        optimizer: str | optimizers_module.Optimizer = "sgd",
+        learning_rate: float = 0.01,
+        batch_size: int | None = 1,
+        epochs: int = 10,
+        init: str | float = "he",
+        dtype: DTypeLike = "float32",
+        shuffle: bool = True,
+        random_state: int | np.random.Generator | np.random.RandomState | None = None,
+        backend: str = "numba",
+        standardize: bool = True,
+    ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.optimizer = optimizer
@@ -220,11 +236,11 @@ class _BaseMLP:
     def _param_names(cls):
         return [name for name in inspect.signature(_BaseMLP.__init__).parameters if name != "self"]
 
-    def get_params(self, deep=True):
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Return the constructor arguments (scikit-learn's estimator protocol)."""
         return {name: getattr(self, name) for name in self._param_names()}
 
-    def set_params(self, **params):
+    def set_params(self: _EstimatorT, **params: Any) -> _EstimatorT:
         """Set constructor arguments; unknown names raise ``ValueError``."""
         for name, value in params.items():
             if name not in self._param_names():
@@ -235,7 +251,7 @@ class _BaseMLP:
             setattr(self, name, value)
         return self
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         defaults = inspect.signature(_BaseMLP.__init__).parameters
         changed = {}
         for key, value in self.get_params().items():
@@ -322,7 +338,7 @@ class _BaseMLP:
             return int(state.integers(np.iinfo(np.int32).max))
         return None if state is None else int(state)
 
-    def _validate_inputs(self, X, *, reset):
+    def _validate_inputs(self, X: ArrayLike, *, reset: bool) -> NDArray[np.float64]:
         """Return ``X`` as a finite float64 ``(n_samples, n_features)`` array."""
         name = type(self).__name__
         array = _as_numeric_array("X", X, name)
@@ -455,7 +471,7 @@ class _BaseMLP:
         self.loss_ = history.loss[-1]
         return self
 
-    def _network_outputs(self, X):
+    def _network_outputs(self, X: ArrayLike) -> NDArray[np.floating[Any]]:
         self._check_fitted()
         X = self._validate_inputs(X, reset=False)
         return self.net_.predict(
@@ -512,8 +528,9 @@ class MLPClassifier(_BaseMLP):
 
     _output = "softmax"
     _estimator_type = "classifier"
+    classes_: NDArray[Any]
 
-    def _validate_labels(self, y, n_rows):
+    def _validate_labels(self, y: ArrayLike, n_rows: int) -> NDArray[Any]:
         """Return ``y`` as a 1-D array of ``n_rows`` class labels."""
         name = type(self).__name__
         if y is None:
@@ -560,7 +577,7 @@ class MLPClassifier(_BaseMLP):
                 )
         return labels
 
-    def _unique_labels(self, name, labels):
+    def _unique_labels(self, name: str, labels: NDArray[Any]) -> NDArray[Any]:
         try:
             return np.unique(labels)
         except TypeError as error:
@@ -585,7 +602,7 @@ class MLPClassifier(_BaseMLP):
             )
         return positions
 
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> "MLPClassifier":
         """Train a new network on ``(X, y)`` for ``epochs`` epochs.
 
         The network is built and trained aside: if anything fails (bad input,
@@ -616,7 +633,9 @@ class MLPClassifier(_BaseMLP):
         vars(self).update(fitted)
         return self
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(
+        self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None
+    ) -> "MLPClassifier":
         """Train one epoch; the first call creates the network and needs ``classes``.
 
         Parameters
@@ -652,7 +671,7 @@ class MLPClassifier(_BaseMLP):
             )
         return self._partial_fit_network(X, self._encode(labels, self.classes_))
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.floating[Any]]:
         """Return class probabilities.
 
         Parameters
@@ -666,7 +685,7 @@ class MLPClassifier(_BaseMLP):
         """
         return self._network_outputs(X)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
         """Return the most probable class label of each row of ``X``.
 
         Parameters
@@ -681,7 +700,7 @@ class MLPClassifier(_BaseMLP):
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
-    def score(self, X, y):
+    def score(self, X: ArrayLike, y: ArrayLike) -> float:
         """Return the accuracy on ``(X, y)``.
 
         Parameters
@@ -724,8 +743,12 @@ class MLPRegressor(_BaseMLP):
 
     _output = "identity"
     _estimator_type = "regressor"
+    n_outputs_: int
+    y_mean_: NDArray[np.float64] | None
+    y_scale_: NDArray[np.float64] | None
+    _one_target: bool
 
-    def _validate_targets(self, y, n_rows):
+    def _validate_targets(self, y: ArrayLike, n_rows: int) -> NDArray[np.float64]:
         """Return ``y`` as a finite float64 array (1-D or 2-D) of ``n_rows`` rows."""
         name = type(self).__name__
         if y is None:
@@ -745,7 +768,7 @@ class MLPRegressor(_BaseMLP):
         column = targets.reshape(targets.shape[0], -1)
         return column if mean is None else (column - mean) / scale
 
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> "MLPRegressor":
         """Train a new network on ``(X, y)`` for ``epochs`` epochs.
 
         The network is built and trained aside: if anything fails (bad input,
@@ -776,7 +799,7 @@ class MLPRegressor(_BaseMLP):
         vars(self).update(self._fit_network(params, X, T, fitted["n_outputs_"], epochs, fitted))
         return self
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> "MLPRegressor":
         """Train one epoch, creating the network on the first call.
 
         The first call also fixes the standardization (from its data) and the
@@ -808,7 +831,7 @@ class MLPRegressor(_BaseMLP):
             X, self._scaled_targets(targets, self.y_mean_, self.y_scale_)
         )
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[np.float64]:
         """Return the predictions, in float64.
 
         Parameters
@@ -821,11 +844,11 @@ class MLPRegressor(_BaseMLP):
         """
         # float64 whatever the network's dtype, as scikit-learn's regressors give.
         out = self._network_outputs(X).astype(np.float64)
-        if self.y_mean_ is not None:
+        if self.y_mean_ is not None and self.y_scale_ is not None:  # set together
             out = out * self.y_scale_ + self.y_mean_
         return out[:, 0] if self._one_target else out
 
-    def score(self, X, y):
+    def score(self, X: ArrayLike, y: ArrayLike) -> float:
         """Return the coefficient of determination R² on ``(X, y)``.
 
         As ``sklearn.metrics.r2_score`` with its defaults: outputs are averaged

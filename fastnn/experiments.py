@@ -1,12 +1,22 @@
 """Experiments the course runs: the optimizer comparison."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from numpy.typing import ArrayLike, DTypeLike
+
 from fastnn import optimizers as optimizers_module
 from fastnn.sweep import sweep
+
+if TYPE_CHECKING:
+    from fastnn.model import History
 
 __all__ = ["compare_optimizers", "COURSE_OPTIMIZERS"]
 
 
-def COURSE_OPTIMIZERS():  # noqa: N802 - a factory that reads like the constant it makes
+def COURSE_OPTIMIZERS() -> dict[str, optimizers_module.Optimizer]:  # noqa: N802 - a factory that reads like the constant it makes
     """Return the course's optimizer family with its usual settings, new each call."""
     return {
         "SGD": optimizers_module.SGD(lr=0.01),
@@ -21,22 +31,24 @@ def COURSE_OPTIMIZERS():  # noqa: N802 - a factory that reads like the constant 
 
 
 def compare_optimizers(
-    X,
-    T,
-    sizes,
-    optimizers=None,
+    X: ArrayLike,
+    T: ArrayLike,
+    sizes: Sequence[int],
+    optimizers: Mapping[str, optimizers_module.Optimizer | str]
+    | Sequence[str | optimizers_module.Optimizer]
+    | None = None,
     *,
-    hidden="relu",
-    output="softmax",
-    init="he",
-    dtype="float32",
-    seed=0,
-    epochs=5,
-    batch_size=1,
-    validation_data=None,
-    backend="numba",
-    n_jobs=1,
-):
+    hidden: str | Sequence[str] = "relu",
+    output: str = "softmax",
+    init: str | float = "he",
+    dtype: DTypeLike = "float32",
+    seed: int | None = 0,
+    epochs: int = 5,
+    batch_size: int | None = 1,
+    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    backend: str = "numba",
+    n_jobs: int = 1,
+) -> dict[str, History]:
     """Train one architecture from one seed with each optimizer; return the histories.
 
     Every optimizer starts from the same initial weights and sees the samples
@@ -73,9 +85,9 @@ def compare_optimizers(
     """
     if optimizers is None:
         optimizers = COURSE_OPTIMIZERS()
-    elif not isinstance(optimizers, dict):
+    elif not isinstance(optimizers, Mapping):
         optimizers = {str(name): name for name in optimizers}
-    network = {"sizes": sizes, "hidden": hidden, "output": output, "init": init}
+    network: dict[str, Any] = {"sizes": sizes, "hidden": hidden, "output": output, "init": init}
     network.update(dtype=dtype, seed=seed, backend=backend)
     configs = [
         {"name": str(name), **network, "optimizer": optimizers_module.get(optimizer)}

@@ -66,8 +66,11 @@ return a NumPy scalar. No input array is modified, except that
 """
 
 import numbers
+from collections.abc import Callable
+from typing import Any, TypeAlias
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from fastnn._checks import check_int
 from kernels import activation_derivative, activation_forward, first_non_finite
@@ -92,6 +95,12 @@ __all__ = [
     "gradient_descent",
 ]
 
+#: A float32 or float64 array.
+FloatArray: TypeAlias = NDArray[np.floating[Any]]
+#: What the elementwise functions return: an array shaped like the input, or a NumPy
+#: scalar (``np.float64`` or ``np.float32``) for a 0-d input.
+FloatResult: TypeAlias = NDArray[np.floating[Any]] | np.floating[Any]
+
 # Central-difference step of the course and of the book.
 _H = 1e-4
 # Added inside the log by the course's cross_entropy_error, so log(0) never happens.
@@ -101,7 +110,7 @@ _LOG_EPS = 1e-7
 # ---------------------------------------------------------------- input handling
 
 
-def _as_numeric(name, values):
+def _as_numeric(name: str, values: ArrayLike) -> NDArray[Any]:
     """Return ``values`` as an ndarray of real numbers (any dtype), else raise TypeError."""
     try:
         array = np.asarray(values)
@@ -114,7 +123,7 @@ def _as_numeric(name, values):
     return array
 
 
-def _float_dtype(*arrays):
+def _float_dtype(*arrays: NDArray[Any]) -> np.dtype[Any]:
     """The float dtype that results from combining ``arrays``: float32 only if all floats are."""
     floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
     # In either byte order: a big-endian float32 array (read from a file) is float32 too.
@@ -123,7 +132,7 @@ def _float_dtype(*arrays):
     return np.dtype(np.float64)
 
 
-def _as_float(name, values, dtype=None):
+def _as_float(name: str, values: ArrayLike, dtype: np.dtype[Any] | None = None) -> FloatArray:
     """Return ``values`` as a C-contiguous float32/float64 array (a copy only if needed)."""
     array = _as_numeric(name, values)
     if dtype is None:
@@ -132,14 +141,14 @@ def _as_float(name, values, dtype=None):
     return np.asarray(array, dtype=dtype, order="C")
 
 
-def _as_float_pair(d, y):
+def _as_float_pair(d: ArrayLike, y: ArrayLike) -> tuple[FloatArray, FloatArray]:
     """Return ``d`` and ``y`` as float arrays of one dtype (see the module's Conventions)."""
     d_raw, y_raw = _as_numeric("d", d), _as_numeric("y", y)
     dtype = _float_dtype(d_raw, y_raw)
     return _as_float("d", d_raw, dtype), _as_float("y", y_raw, dtype)
 
 
-def _check_same_shape(d, y):
+def _check_same_shape(d: NDArray[Any], y: NDArray[Any]) -> None:
     """Raise ValueError unless ``d - y`` is elementwise over the larger of the two shapes.
 
     Equal shapes pass, and so does a smaller operand that broadcasts into the
@@ -160,12 +169,12 @@ def _check_same_shape(d, y):
         )
 
 
-def _result(array):
+def _result(array: FloatArray) -> FloatResult:
     """Return a 0-d array as a NumPy scalar and any other array as it is."""
     return array[()] if array.ndim == 0 else array
 
 
-def _elementwise(kernel, code, name, x):
+def _elementwise(kernel: Callable[..., Any], code: int, name: str, x: ArrayLike) -> FloatArray:
     """Run ``kernel(code, x, out)`` over ``x`` viewed as one row; return ``out`` shaped as ``x``."""
     u = _as_float(name, x)
     row = u.reshape(1, -1)
@@ -174,7 +183,7 @@ def _elementwise(kernel, code, name, x):
     return out.reshape(u.shape)
 
 
-def _labels(d, batch, classes):
+def _labels(d: NDArray[Any], batch: int, classes: int) -> NDArray[np.intp]:
     """Return class labels ``d`` as a 1-D intp array of ``batch`` values in ``[0, classes)``."""
     if d.dtype.kind == "b":
         raise TypeError("d holds booleans; class labels must be integers")
@@ -195,7 +204,7 @@ def _labels(d, batch, classes):
 # ---------------------------------------------------------------- activations
 
 
-def step_function(x):
+def step_function(x: ArrayLike) -> FloatResult:
     """Step function: 1 where ``x > 0``, else 0.
 
     The course's ``np.where(x > 0, 1, 0)``, computed by the compiled kernel.
@@ -214,7 +223,7 @@ def step_function(x):
     return _result(_elementwise(activation_forward, STEP, "x", x))
 
 
-def sigmoid(x):
+def sigmoid(x: ArrayLike) -> FloatResult:
     """Logistic sigmoid ``1 / (1 + exp(-x))``.
 
     The kernel branches on the sign of ``x`` so ``exp`` never overflows:
@@ -233,7 +242,7 @@ def sigmoid(x):
     return _result(_elementwise(activation_forward, SIGMOID, "x", x))
 
 
-def relu(x):
+def relu(x: ArrayLike) -> FloatResult:
     """Rectified linear unit ``np.maximum(0, x)``.
 
     Parameters
@@ -258,7 +267,7 @@ def relu(x):
     return _result(out.reshape(u.shape))
 
 
-def softmax(x):
+def softmax(x: ArrayLike) -> FloatResult:
     """Softmax, shifted by the maximum so that large inputs do not overflow.
 
     Parameters
@@ -292,7 +301,7 @@ def softmax(x):
 # ---------------------------------------------------------------- losses
 
 
-def mean_squared_error(d, y):
+def mean_squared_error(d: ArrayLike, y: ArrayLike) -> np.floating[Any]:
     """Mean squared error of the course: ``np.mean(np.square(d - y)) / 2``.
 
     Parameters
@@ -323,10 +332,12 @@ def mean_squared_error(d, y):
     """
     d, y = _as_float_pair(d, y)
     _check_same_shape(d, y)
-    return np.mean(np.square(d - y)) / 2
+    # Halve in the inputs' dtype: NumPy 1.x turns a float32 scalar divided by the Python
+    # int 2 into float64 (value-based casting), NumPy 2 keeps float32.
+    return np.mean(np.square(d - y)) / d.dtype.type(2)
 
 
-def cross_entropy_error(d, y):
+def cross_entropy_error(d: ArrayLike, y: ArrayLike) -> np.floating[Any]:
     """Cross-entropy of the course: ``-sum(log(y[i, d_i] + 1e-7)) / batch``.
 
     Parameters
@@ -386,7 +397,7 @@ def cross_entropy_error(d, y):
     return -np.sum(np.log(picked + y.dtype.type(_LOG_EPS))) / y.dtype.type(batch)
 
 
-def softmax_with_loss(d, x):
+def softmax_with_loss(d: ArrayLike, x: ArrayLike) -> np.floating[Any]:
     """Softmax of the scores ``x``, then :func:`cross_entropy_error` against ``d``.
 
     Parameters
@@ -407,7 +418,7 @@ def softmax_with_loss(d, x):
 # ---------------------------------------------------------------- derivatives
 
 
-def d_sigmoid(x):
+def d_sigmoid(x: ArrayLike) -> FloatResult:
     """Derivative of the sigmoid at the pre-activation ``x``: ``(1 - s) * s``, ``s = sigmoid(x)``.
 
     Parameters
@@ -433,7 +444,7 @@ def d_sigmoid(x):
     return _result(out.reshape(s.shape))
 
 
-def d_relu(x):
+def d_relu(x: ArrayLike) -> FloatResult:
     """Derivative of ReLU: 1 where ``x > 0``, else 0 (so ReLU'(0) = 0).
 
     Parameters
@@ -452,7 +463,7 @@ def d_relu(x):
     return _result(_elementwise(activation_derivative, RELU, "x", x))
 
 
-def d_step_function(x):
+def d_step_function(x: ArrayLike) -> FloatResult:
     """Derivative of the step function: 0 everywhere (at 0 it does not exist).
 
     Parameters
@@ -469,7 +480,7 @@ def d_step_function(x):
     return _result(np.zeros_like(_as_float("x", x)))
 
 
-def d_mean_squared_error(d, y):
+def d_mean_squared_error(d: ArrayLike, y: ArrayLike) -> FloatResult:
     """Derivative of :func:`mean_squared_error` as the course writes it.
 
     Parameters
@@ -507,7 +518,7 @@ def d_mean_squared_error(d, y):
     return _result(np.asarray(dx))
 
 
-def d_softmax_with_loss(d, y):
+def d_softmax_with_loss(d: ArrayLike, y: ArrayLike) -> FloatArray:
     """Output delta of softmax + cross-entropy: ``(y - d) / batch``.
 
     Parameters
@@ -565,7 +576,7 @@ def d_softmax_with_loss(d, y):
     return dx / y.dtype.type(batch)
 
 
-def d_sigmoid_with_loss(d, y):
+def d_sigmoid_with_loss(d: ArrayLike, y: ArrayLike) -> FloatResult:
     """Output delta of sigmoid + binary cross-entropy: ``y - d``.
 
     Parameters
@@ -594,7 +605,7 @@ def d_sigmoid_with_loss(d, y):
 # ---------------------------------------------------------------- numerical tools
 
 
-def numerical_gradient(f, x):
+def numerical_gradient(f: Callable[[Any], Any], x: ArrayLike) -> FloatResult:
     """Gradient of ``f`` at ``x`` by central differences with ``h = 1e-4``.
 
     Parameters
@@ -652,7 +663,7 @@ def numerical_gradient(f, x):
     return _result(grad)
 
 
-def _scalar_value(value):
+def _scalar_value(value: Any) -> float:
     """Return ``f``'s result as a Python float, or raise ValueError if it is not one number."""
     array = np.asarray(value)
     if array.size != 1 or array.dtype.kind not in "biuf":
@@ -663,7 +674,9 @@ def _scalar_value(value):
     return float(array.reshape(()))
 
 
-def gradient_descent(f, init_x, lr=0.01, step_num=100):
+def gradient_descent(
+    f: Callable[[Any], Any], init_x: ArrayLike, lr: float = 0.01, step_num: int = 100
+) -> tuple[FloatResult, FloatArray]:
     """Minimise ``f`` by gradient descent on numerical gradients.
 
     Parameters

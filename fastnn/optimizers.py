@@ -10,8 +10,11 @@ exactly where it stopped.
 
 import inspect
 import numbers
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
 from kernels import codes, first_non_finite
 from kernels.optimizers import HYPER_SIZE, STATE_ROWS
@@ -37,7 +40,14 @@ __all__ = [
 MAX_STEPS = 2**53
 
 
-def _check_number(name, value, *, low=None, low_inclusive=True, high=None):
+def _check_number(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    low_inclusive: bool = True,
+    high: float | None = None,
+) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     try:
@@ -68,12 +78,12 @@ class Optimizer:
     code = -1
     name = "optimizer"
 
-    def __init__(self, lr):
+    def __init__(self, lr: float) -> None:
         self.lr = _check_number("lr", lr, low=0.0, low_inclusive=False)
-        self.state_ = None
-        self.step_ = np.zeros(1, dtype=np.int64)
+        self.state_: NDArray[np.floating[Any]] | None = None
+        self.step_: NDArray[np.int64] = np.zeros(1, dtype=np.int64)
 
-    def hyper_vector(self, dtype):
+    def hyper_vector(self, dtype: DTypeLike) -> NDArray[np.floating[Any]]:
         """Return the hyper-parameters in the kernel's slot order, as ``dtype``.
 
         The hyper-parameters are checked again first (they are plain attributes
@@ -128,10 +138,10 @@ class Optimizer:
         # The normal form: amsgrad=10**400 is True here, and rounds as a flag.
         return self.get_params()
 
-    def _slots(self):
+    def _slots(self) -> list[float]:
         raise NotImplementedError
 
-    def get_params(self):
+    def get_params(self) -> dict[str, Any]:
         """Return the hyper-parameters as a dict of constructor arguments.
 
         Read from the constructor's signature, so that every class reports
@@ -140,7 +150,7 @@ class Optimizer:
         names = inspect.signature(type(self).__init__).parameters
         return {name: getattr(self, name) for name in names if name != "self"}
 
-    def bind(self, n_params, dtype):
+    def bind(self, n_params: int, dtype: DTypeLike) -> NDArray[np.floating[Any]]:
         """Check everything the kernels will receive from this optimizer; return ``state_``.
 
         This is the one check between the optimizer's public attributes and the
@@ -177,17 +187,18 @@ class Optimizer:
         self.hyper_vector(dtype)
         self.step_ = _checked_step(self.step_)
         if self.state_ is None:
-            self.state_ = np.zeros((STATE_ROWS, n_params), dtype=dtype)
+            state = np.zeros((STATE_ROWS, n_params), dtype=dtype)
         else:
-            self.state_ = _checked_state(self.state_, n_params, dtype)
-        return self.state_
+            state = _checked_state(self.state_, n_params, dtype)
+        self.state_ = state
+        return state
 
-    def reset(self):
+    def reset(self) -> None:
         """Forget the state vectors and the step count."""
         self.state_ = None
         self.step_ = np.zeros(1, dtype=np.int64)
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """Return everything needed to resume: name, hyper-parameters, step, state.
 
         Returns
@@ -203,7 +214,7 @@ class Optimizer:
             "state": None if self.state_ is None else self.state_.copy(),
         }
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore hyper-parameters, step count and state from :meth:`state_dict`.
 
         Raises
@@ -236,7 +247,7 @@ class Optimizer:
         self.state_ = state
         self.step_ = np.array([int(step)], dtype=np.int64)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         args = ", ".join(f"{key}={value!r}" for key, value in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
@@ -265,7 +276,9 @@ def _format(params):
 _RESET = "call optimizer.reset() to start from fresh state"
 
 
-def _checked_state(state, n_params, dtype, name="optimizer.state_"):
+def _checked_state(
+    state: Any, n_params: int, dtype: DTypeLike, name: str = "optimizer.state_"
+) -> NDArray[np.floating[Any]]:
     """Return ``state`` as a finite C-contiguous writeable ``(STATE_ROWS, n_params)`` array.
 
     A float array of another dtype or memory layout is copied; anything else raises.
@@ -362,7 +375,14 @@ class SGD(Optimizer):
     code = codes.SGD
     name = "sgd"
 
-    def __init__(self, lr=0.01, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
+    def __init__(
+        self,
+        lr: float = 0.01,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
         super().__init__(lr)
         self.momentum = _check_number("momentum", momentum, low=0.0)
         self.dampening = _check_number("dampening", dampening)
@@ -383,7 +403,7 @@ class Momentum(SGD):
 
     name = "momentum"
 
-    def __init__(self, lr=0.01, momentum=0.9):
+    def __init__(self, lr: float = 0.01, momentum: float = 0.9) -> None:
         super().__init__(lr=lr, momentum=momentum)
         if self.momentum <= 0:
             raise ValueError(f"momentum must be > 0 for Momentum, got {momentum!r}")
@@ -394,7 +414,7 @@ class Nesterov(SGD):
 
     name = "nesterov"
 
-    def __init__(self, lr=0.01, momentum=0.9):
+    def __init__(self, lr: float = 0.01, momentum: float = 0.9) -> None:
         super().__init__(lr=lr, momentum=momentum, nesterov=True)
 
 
@@ -414,7 +434,9 @@ class AdaGrad(Optimizer):
     code = codes.ADAGRAD
     name = "adagrad"
 
-    def __init__(self, lr=0.01, lr_decay=0.0, eps=1e-10, weight_decay=0.0):
+    def __init__(
+        self, lr: float = 0.01, lr_decay: float = 0.0, eps: float = 1e-10, weight_decay: float = 0.0
+    ) -> None:
         super().__init__(lr)
         self.lr_decay = _check_number("lr_decay", lr_decay, low=0.0)
         self.eps = _check_number("eps", eps, low=0.0)
@@ -445,8 +467,14 @@ class RMSProp(Optimizer):
     name = "rmsprop"
 
     def __init__(
-        self, lr=0.01, alpha=0.99, eps=1e-8, momentum=0.0, centered=False, weight_decay=0.0
-    ):
+        self,
+        lr: float = 0.01,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        momentum: float = 0.0,
+        centered: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
         super().__init__(lr)
         self.alpha = _check_number("alpha", alpha, low=0.0)
         if self.alpha > 1:
@@ -484,7 +512,9 @@ class Adadelta(Optimizer):
     code = codes.ADADELTA
     name = "adadelta"
 
-    def __init__(self, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
+    def __init__(
+        self, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0
+    ) -> None:
         super().__init__(lr)
         self.rho = _check_number("rho", rho, low=0.0)
         if self.rho > 1:
@@ -496,7 +526,7 @@ class Adadelta(Optimizer):
         return [self.lr, self.rho, self.eps, 0.0, self.weight_decay]
 
 
-def _check_betas(betas):
+def _check_betas(betas: Any) -> tuple[float, float]:
     try:
         beta1, beta2 = betas
     except (TypeError, ValueError):
@@ -528,7 +558,14 @@ class Adam(Optimizer):
     name = "adam"
     _decoupled = False
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+    ) -> None:
         super().__init__(lr)
         self.betas = _check_betas(betas)
         self.eps = _check_number("eps", eps, low=0.0)
@@ -559,16 +596,31 @@ class AdamW(Adam):
     name = "adamw"
     _decoupled = True
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False):
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+    ) -> None:
         super().__init__(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
 
 
-_REGISTRY = {
-    cls.name: cls for cls in (SGD, Momentum, Nesterov, AdaGrad, RMSProp, Adadelta, Adam, AdamW)
-}
+_FAMILY: tuple[type[Optimizer], ...] = (
+    SGD,
+    Momentum,
+    Nesterov,
+    AdaGrad,
+    RMSProp,
+    Adadelta,
+    Adam,
+    AdamW,
+)
+_REGISTRY = {cls.name: cls for cls in _FAMILY}
 
 
-def get(name, **hyper):
+def get(name: str | Optimizer, **hyper: Any) -> Optimizer:
     """Return a new optimizer by name, case-insensitively (``get("adam", lr=1e-3)``).
 
     Parameters

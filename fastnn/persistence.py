@@ -18,6 +18,8 @@ or it is refused with a ``ValueError`` that says what is wrong:
   hyper-parameters, step and state, and the random generator's state.
 """
 
+from __future__ import annotations
+
 import errno
 import json
 import os
@@ -25,6 +27,7 @@ import stat
 import struct
 import zipfile
 import zlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.lib import format as npy_format
@@ -33,6 +36,9 @@ from fastnn import optimizers as optimizers_module
 from fastnn._atomic import atomic_write, file_kind
 from fastnn._checks import DTYPES, check_dtype
 from kernels.optimizers import STATE_ROWS
+
+if TYPE_CHECKING:
+    from fastnn.model import MLP
 
 FORMAT = "fastnn.MLP"
 FORMAT_VERSION = 2
@@ -93,7 +99,7 @@ _BROKEN = (
 )
 
 
-def save_model(net, path):
+def save_model(net: MLP, path: str | os.PathLike[str]) -> None:
     """Write ``net`` to ``path`` atomically (see :meth:`fastnn.MLP.save`)."""
     arrays = {
         "format": np.array(FORMAT),
@@ -144,7 +150,7 @@ def _savable_optimizer(optimizer, net):
     return step, state
 
 
-def load_model(cls, path):
+def load_model(cls: type[MLP], path: str | os.PathLike[str]) -> MLP:
     """Read a network written by :func:`save_model` (see :meth:`fastnn.MLP.load`)."""
     shown = os.fspath(path)
     with _open_regular_file(shown) as stream:

@@ -25,18 +25,26 @@ network, optimizer, batch size and data in one line, e.g.
 ``"64-64-10 relu/softmax, SGD lr=0.05, per sample, 8x8 digits"``.
 """
 
+from __future__ import annotations
+
 import inspect
 import numbers
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import MaxNLocator
+from numpy.typing import ArrayLike
 
 from fastnn._atomic import atomic_write
+
+if TYPE_CHECKING:
+    from fastnn.model import MLP, History
+    from fastnn.optimizers import Optimizer
 
 __all__ = [
     "describe_training",
@@ -77,7 +85,7 @@ def _check_ax(ax):
         raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
 
 
-def _axes(ax):
+def _axes(ax: Axes | None) -> tuple[Figure | SubFigure, Axes]:
     """Return ``(figure, ax)``: the given Axes and its figure, or a new Agg figure."""
     if ax is None:
         figure = Figure(figsize=FIGSIZE, layout="constrained")
@@ -137,7 +145,9 @@ def _check_path(path):
     return os.path.abspath(path)
 
 
-def _finish(figure, ax, title, path):
+def _finish(
+    figure: Figure | SubFigure, ax: Axes, title: str | None, path: str | os.PathLike[str] | None
+) -> Figure | SubFigure:
     """Set the checked title, save to the checked ``path`` if any, and return ``figure``."""
     if title:
         ax.set_title(title, wrap=True)
@@ -187,7 +197,7 @@ def _check_log(log):
     return bool(log)
 
 
-def _check_limits(name, limits):
+def _check_limits(name: str, limits: Any) -> tuple[float, float] | None:
     """Return ``limits`` as a finite increasing pair of floats, or None."""
     if limits is None:
         return None
@@ -200,7 +210,7 @@ def _check_limits(name, limits):
     return low, high
 
 
-def _default_limits(values):
+def _default_limits(values: np.ndarray) -> tuple[float, float]:
     """The span of ``values`` widened by 10% on each side (by 1 if the span is 0)."""
     low, high = float(values.min()), float(values.max())
     margin = 0.1 * (high - low) if high > low else 1.0
@@ -288,7 +298,13 @@ def _describe_optimizer(optimizer):
     return " ".join(parts)
 
 
-def describe_training(net=None, optimizer=None, *, batch_size=None, data=None):
+def describe_training(
+    net: MLP | None = None,
+    optimizer: Optimizer | str | None = None,
+    *,
+    batch_size: int | Literal["full"] | None = None,
+    data: str | None = None,
+) -> str:
     """Return a one-line description of what was trained, for a chart's title.
 
     Parameters
@@ -344,7 +360,15 @@ def describe_training(net=None, optimizer=None, *, batch_size=None, data=None):
 # --------------------------------------------------------------------------- charts
 
 
-def plot_loss(history, path=None, *, title=None, ax=None, log=False, validation_label="validation"):
+def plot_loss(
+    history: History,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    title: str | None = None,
+    ax: Axes | None = None,
+    log: bool = False,
+    validation_label: str = "validation",
+) -> Figure | SubFigure:
     """Plot the training loss per epoch, and the validation loss if it was measured.
 
     Parameters
@@ -398,8 +422,14 @@ def plot_loss(history, path=None, *, title=None, ax=None, log=False, validation_
 
 
 def plot_accuracy(
-    history, path=None, *, title=None, ax=None, ylim=None, validation_label="validation"
-):
+    history: History,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    title: str | None = None,
+    ax: Axes | None = None,
+    ylim: tuple[float, float] | None = None,
+    validation_label: str = "validation",
+) -> Figure | SubFigure:
     """Plot the training and validation accuracy per epoch (the course's 正答率 chart).
 
     Parameters
@@ -457,7 +487,15 @@ def plot_accuracy(
     return _finish(figure, ax, title, path)
 
 
-def plot_step_loss(history, path=None, *, title=None, ax=None, log=False, window=None):
+def plot_step_loss(
+    history: History,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    title: str | None = None,
+    ax: Axes | None = None,
+    log: bool = False,
+    window: int | None = None,
+) -> Figure | SubFigure:
     """Scatter the loss of every training step, with its running mean as a line.
 
     The course's per-sample SGD chart. Steps are numbered from 1 across all
@@ -571,18 +609,18 @@ def _find_minimum(f, grid_x, grid_y, values, xlim, ylim):
 
 
 def plot_gradient_descent(
-    f,
-    history,
-    path=None,
-    xlim=None,
-    ylim=None,
-    levels=20,
+    f: Callable[[Any], Any],
+    history: ArrayLike,
+    path: str | os.PathLike[str] | None = None,
+    xlim: tuple[float, float] | None = None,
+    ylim: tuple[float, float] | None = None,
+    levels: int | ArrayLike = 20,
     *,
-    title=None,
-    ax=None,
-    minimum=None,
-    colorbar=True,
-):
+    title: str | None = None,
+    ax: Axes | None = None,
+    minimum: tuple[float, float] | Literal[False] | None = None,
+    colorbar: bool = True,
+) -> Figure | SubFigure:
     """Draw a 2-D gradient-descent trajectory over a contour map of ``f``.
 
     Both axes have the same scale, so the contours keep their true shape and
@@ -712,16 +750,16 @@ def plot_gradient_descent(
 
 
 def plot_comparison(
-    histories,
-    metric="loss",
-    path=None,
+    histories: Mapping[str, History],
+    metric: str = "loss",
+    path: str | os.PathLike[str] | None = None,
     *,
-    title=None,
-    ax=None,
-    log=False,
-    ylim=None,
-    validation_label="validation",
-):
+    title: str | None = None,
+    ax: Axes | None = None,
+    log: bool = False,
+    ylim: tuple[float, float] | None = None,
+    validation_label: str = "validation",
+) -> Figure | SubFigure:
     """Plot one metric of several histories per epoch, one labelled line each.
 
     Parameters
@@ -793,7 +831,7 @@ def plot_comparison(
     if len(curves) > LEGEND_INSIDE_MAX:
         # A sweep's many curves: the legend goes beside the axes, not over the data.
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small", frameon=False)
-        if figure is ax.figure and hasattr(figure, "set_size_inches"):
+        if figure is ax.figure and isinstance(figure, Figure):  # a SubFigure has no size
             width, height = figure.get_size_inches()
             figure.set_size_inches(width + 3.5, max(height, 0.22 * len(curves) + 1))
     else:

@@ -1,17 +1,20 @@
 """Compile the kernels ahead of time."""
 
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 __all__ = ["warmup"]
 
 
 def warmup(
-    dtypes=("float32", "float64"),
-    optimizers=("sgd", "adam"),
-    sizes=None,
-    hidden="relu",
-    output="softmax",
-):
+    dtypes: Sequence[DTypeLike] = ("float32", "float64"),
+    optimizers: Sequence[str] = ("sgd", "adam"),
+    sizes: Sequence[int] | Sequence[Sequence[int]] | None = None,
+    hidden: str | Sequence[str] = "relu",
+    output: str = "softmax",
+) -> int:
     """Compile (or load from Numba's cache) the kernels a typical session uses.
 
     Kernels compile lazily on first use, a few seconds each time a new
