@@ -579,6 +579,7 @@ def _train_epochs(net, optimizer, task, args):
             validation_split=split,
             early_stopping=args.early_stopping is not None,
             patience=args.early_stopping or 0,
+            monitor=args.monitor,
             schedule=_make_schedule(args.schedule, args.epochs),
             callbacks=[keep],
         )
@@ -588,13 +589,19 @@ def _train_epochs(net, optimizer, task, args):
         return (*last_good, "diverged")
     except (TypeError, ValueError) as error:  # data the checks above let through
         raise CommandError(str(error)) from None
-    if history.best_epoch is not None and history.best_epoch != history.stopped_epoch:
+    epochs_done = history.stopped_epoch or args.epochs
+    if history.best_epoch is not None and history.best_epoch != epochs_done:
+        # Without a stop, all epochs ran: early stopping only chose the weights kept.
+        ran = (
+            f"stopped early after epoch {epochs_done}"
+            if history.stopped_epoch is not None
+            else f"ran all {epochs_done} epochs"
+        )
         print(
-            f"stopped early after epoch {history.stopped_epoch or args.epochs}; kept the "
-            f"weights of epoch {history.best_epoch}, the best on the validation rows",
+            f"{ran}; kept the weights of epoch {history.best_epoch}, "
+            "the best on the validation rows",
             flush=True,
         )
-    epochs_done = history.stopped_epoch or args.epochs
     return epochs_done, net, history, None
 
 
@@ -701,6 +708,12 @@ def train(args):
             "--early-stopping watches the validation rows: give --validation-split too "
             "(stopping on the test set would tune to it)"
         )
+    if args.monitor != "val_loss" and args.early_stopping is None:
+        raise OptionError(
+            f"--monitor {args.monitor} says what --early-stopping watches: give it too"
+        )
+    if args.monitor == "val_acc" and task.output == "identity":
+        raise OptionError("--monitor val_acc needs classes; a regression has no accuracy")
     print(
         f"fastnn train: {task.description}, {len(task.X):,} training rows; {net}; {optimizer}; "
         f"batch size {args.batch_size}, {args.epochs} epochs",
@@ -1518,8 +1531,15 @@ def build_parser():
         type=_non_negative_int_argument,
         default=None,
         metavar="PATIENCE",
-        help="stop when the validation loss has not improved for PATIENCE epochs, keeping "
-        "the best epoch's weights (needs --validation-split)",
+        help="stop when the validation loss (or --monitor) has not improved for PATIENCE "
+        "epochs, keeping the best epoch's weights (needs --validation-split)",
+    )
+    train_parser.add_argument(
+        "--monitor",
+        choices=("val_loss", "val_acc"),
+        default="val_loss",
+        help="what --early-stopping watches: the validation loss, or the validation "
+        "accuracy of a classifier (default: val_loss)",
     )
     train_parser.add_argument(
         "--schedule",

@@ -739,9 +739,37 @@ def test_train_with_dropout_a_validation_split_early_stopping_and_a_schedule(tmp
     assert saved.dropout == [0.2]
 
 
+@pytest.mark.parametrize("monitor", ["val_loss", "val_acc"])
+def test_early_stopping_keeps_the_best_epoch_of_what_monitor_names(monitor, capsys):
+    # Adam at lr 0.01 overfits the digits within 8 epochs, so the best epoch is not the
+    # last; patience 20 never stops the run, and the message must say all epochs ran.
+    argv = ["train", "--data", "digits", "--sizes", "64,200,10", "--optimizer", "adam"]
+    argv += ["--lr", "0.01", "--epochs", "8", "--validation-split", "0.3"]
+    argv += ["--early-stopping", "20", "--monitor", monitor, "--quiet"]
+    code, out, err = run(argv, capsys)
+    assert code == 0, err
+    figures = {}
+    for line in out.splitlines():
+        words = line.split()
+        if words and words[0] == "epoch":
+            figures[int(words[1])] = (float(words[words.index("loss", 3) + 1]), words)
+    val_loss = {epoch: float(w[w.index("validation") + 2]) for epoch, (_, w) in figures.items()}
+    val_acc = {epoch: float(w[-3] if w[-2] == "lr" else w[-1]) for epoch, (_, w) in figures.items()}
+    assert sorted(figures) == list(range(1, 9))
+    if monitor == "val_loss":
+        best = min(val_loss, key=lambda epoch: (val_loss[epoch], epoch))
+    else:
+        best = max(val_acc, key=lambda epoch: (val_acc[epoch], -epoch))
+    assert best != 8, "the case no longer overfits: the test needs a new setting"
+    assert f"ran all 8 epochs; kept the weights of epoch {best}," in out
+    assert "stopped early" not in out
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
+        (["--monitor", "val_acc"], "give it too"),
+        (["--monitor", "val_f1"], "invalid choice: 'val_f1'"),
         (["--dropout", "1.5"], "--dropout"),
         (["--validation-split", "1"], "--validation-split"),
         (["--early-stopping", "-1"], "--early-stopping"),
@@ -755,3 +783,10 @@ def test_bad_training_control_options_are_one_line(extra, message, capsys):
     code, _, err = run(["train", "--data", "digits", "--epochs", "1", *extra], capsys)
     assert code == 2 and "Traceback" not in err
     assert message in err
+
+
+def test_monitor_val_acc_on_a_regression_is_one_line(capsys):
+    argv = ["train", "--data", "regression", "--epochs", "1", "--validation-split", "0.2"]
+    code, _, err = run([*argv, "--early-stopping", "1", "--monitor", "val_acc"], capsys)
+    assert code == 2 and "Traceback" not in err
+    assert "--monitor val_acc needs classes" in err
