@@ -1285,7 +1285,7 @@ def _demo(args, out):
         title=f"loss of each step\n{trained}",
     )
 
-    print("2. Digits (8x8, scikit-learn): 64-64-10 ReLU/softmax network, per-sample SGD")
+    print("2. Digits (8x8, UCI, shipped with fastnn): 64-64-10 ReLU/softmax network, per-sample SGD")
     try:
         (Xd, yd), (Xd_test, yd_test) = datasets.load_digits()
     except ImportError as error:
