@@ -44,15 +44,6 @@ CI_SKIPS = [
 # what users' type checkers see; the main run checks them.
 ALWAYS_SKIPS = ["tests/test_typing.py"]
 
-# Tests that fail at the floors for a reason in the test, not in fastnn: they ask the
-# compiled sigmoid (libm's exp) to equal NumPy's 1/(1+exp(-x)) to the last bit at
-# x = 2.0, and NumPy 1.24's SIMD exp is 1 ulp off libm's there (NumPy 2 agrees).
-# Remove once tests/test_functions.py compares finite values to a tolerance.
-FLOOR_DESELECTS = [
-    "tests/test_functions.py::test_elementwise_nan_and_inf_like_numpy[sigmoid]",
-    "tests/test_functions.py::test_elementwise_nan_and_inf_like_numpy[d_sigmoid]",
-]
-
 FLOOR = re.compile(r"([A-Za-z0-9_.-]+)(\[[^\]]+\])?\s*>=\s*([0-9][0-9A-Za-z.]*)")
 
 
@@ -152,7 +143,6 @@ def main(argv=None):
     command = [venv_python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     skipped = ALWAYS_SKIPS if args.all else ALWAYS_SKIPS + CI_SKIPS
     command += [f"--ignore={path}" for path in skipped]
-    command += [f"--deselect={test}" for test in FLOOR_DESELECTS]
     command += args.pytest_args
     print("floors: " + " ".join(command[1:]), flush=True)
     return subprocess.run(command, cwd=ROOT, env=env).returncode

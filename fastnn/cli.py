@@ -1285,53 +1285,45 @@ def _demo(args, out):
         title=f"loss of each step\n{trained}",
     )
 
-    print("2. Digits (8x8, UCI, shipped with fastnn): 64-64-10 ReLU/softmax network, per-sample SGD")
-    try:
-        (Xd, yd), (Xd_test, yd_test) = datasets.load_digits()
-    except ImportError as error:
-        print(f"   skipped: {error}")
-    else:
-        sgd = optimizers.SGD(lr=0.05)
-        start = time.perf_counter()
-        # Compile (or load) what the fit below runs: the per-sample loop of this
-        # dtype (under 10,000 rows: the generic one) and the validation pass.
-        warm = MLP([64, 64, 10], hidden="relu", output="softmax")
-        warm.fit(
-            Xd[:2], yd[:2], optimizer=optimizers.SGD(lr=0.05), validation_data=(Xd[:2], yd[:2])
-        )
-        compile_seconds = time.perf_counter() - start
-        clf = MLP([64, 64, 10], hidden="relu", output="softmax", seed=0)
-        start = time.perf_counter()
-        history = clf.fit(
-            Xd, yd, optimizer=sgd, epochs=args.epochs, validation_data=(Xd_test, yd_test)
-        )
-        seconds = time.perf_counter() - start
-        for epoch in range(0, args.epochs, max(1, args.epochs // 5)):
-            print(
-                f"   epoch {epoch + 1:3d}  train accuracy {history.train_acc[epoch]:.3f}  "
-                f"test accuracy {history.val_acc[epoch]:.3f}"
-            )
-        print(f"   final test accuracy {history.val_acc[-1]:.3f} after {args.epochs} epochs")
+    print("2. Digits (8x8, UCI, shipped with fastnn): 64-64-10 ReLU/softmax, per-sample SGD")
+    (Xd, yd), (Xd_test, yd_test) = datasets.load_digits()
+    sgd = optimizers.SGD(lr=0.05)
+    start = time.perf_counter()
+    # Compile (or load) what the fit below runs: the per-sample loop of this
+    # dtype (under 10,000 rows: the generic one) and the validation pass.
+    warm = MLP([64, 64, 10], hidden="relu", output="softmax")
+    warm.fit(Xd[:2], yd[:2], optimizer=optimizers.SGD(lr=0.05), validation_data=(Xd[:2], yd[:2]))
+    compile_seconds = time.perf_counter() - start
+    clf = MLP([64, 64, 10], hidden="relu", output="softmax", seed=0)
+    start = time.perf_counter()
+    history = clf.fit(Xd, yd, optimizer=sgd, epochs=args.epochs, validation_data=(Xd_test, yd_test))
+    seconds = time.perf_counter() - start
+    for epoch in range(0, args.epochs, max(1, args.epochs // 5)):
         print(
-            f"   trained in {seconds:.2f} s ({args.epochs * len(Xd) / seconds:,.0f} samples/s, "
-            f"the test set measured after each epoch); compiling (or loading the compiled "
-            f"code) took {compile_seconds:.2f} s before that"
+            f"   epoch {epoch + 1:3d}  train accuracy {history.train_acc[epoch]:.3f}  "
+            f"test accuracy {history.val_acc[epoch]:.3f}"
         )
-        trained = plot.describe_training(
-            clf, sgd, batch_size=1, data=f"8x8 digits, {len(Xd):,} training rows"
-        )
-        plot.plot_accuracy(
-            history,
-            path=out / "digits_accuracy.png",
-            title=f"accuracy per epoch\n{trained}",
-            validation_label="test",
-        )
-        plot.plot_loss(
-            history,
-            path=out / "digits_loss.png",
-            title=f"loss per epoch\n{trained}",
-            validation_label="test",
-        )
+    print(f"   final test accuracy {history.val_acc[-1]:.3f} after {args.epochs} epochs")
+    print(
+        f"   trained in {seconds:.2f} s ({args.epochs * len(Xd) / seconds:,.0f} samples/s, "
+        f"the test set measured after each epoch); compiling (or loading the compiled "
+        f"code) took {compile_seconds:.2f} s before that"
+    )
+    trained = plot.describe_training(
+        clf, sgd, batch_size=1, data=f"8x8 digits, {len(Xd):,} training rows"
+    )
+    plot.plot_accuracy(
+        history,
+        path=out / "digits_accuracy.png",
+        title=f"accuracy per epoch\n{trained}",
+        validation_label="test",
+    )
+    plot.plot_loss(
+        history,
+        path=out / "digits_loss.png",
+        title=f"loss per epoch\n{trained}",
+        validation_label="test",
+    )
     print(f"charts written to {out.resolve()}/")
     return 0
 
