@@ -1,13 +1,19 @@
 """The multilayer perceptron: a flat parameter vector and a thin layer over the kernels."""
 
+from __future__ import annotations
+
 import math
 import numbers
+import os
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 import kernels
 import kernels.reference
@@ -16,6 +22,13 @@ from fastnn import optimizers as optimizers_module
 from fastnn import schedules as schedules_module
 from fastnn._checks import as_matrix, check_dtype, check_int
 from kernels import codes
+
+if TYPE_CHECKING:
+    import onnx
+
+    from fastnn.metrics import Evaluation
+    from fastnn.optimizers import Optimizer
+    from fastnn.schedules import Schedule
 
 __all__ = ["MLP", "History", "TrainingDivergedError", "ConcurrentUseError"]
 
@@ -61,7 +74,13 @@ class TrainingDivergedError(FloatingPointError):
         loss was finite but an update made the weights non-finite.
     """
 
-    def __init__(self, message, epoch=None, step=None, loss=None):
+    def __init__(
+        self,
+        message: str,
+        epoch: int | None = None,
+        step: int | None = None,
+        loss: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.epoch = epoch
         self.step = step
@@ -151,24 +170,24 @@ class History:
         With early stopping, the epoch with the best monitored figure.
     """
 
-    loss: list = field(default_factory=list)
-    val_loss: list = field(default_factory=list)
-    train_acc: list = field(default_factory=list)
-    val_acc: list = field(default_factory=list)
-    step_losses: list = field(default_factory=list)
-    lr: list = field(default_factory=list)
-    stopped_epoch: int = None
-    best_epoch: int = None
+    loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    step_losses: list[NDArray[np.float64]] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    stopped_epoch: int | None = None
+    best_epoch: int | None = None
 
     @property
-    def step_loss(self):
+    def step_loss(self) -> NDArray[np.float64]:
         """ndarray: the loss of every step of every epoch, in order (per-step charts)."""
         if not self.step_losses:
             return np.zeros(0)
         return np.concatenate(self.step_losses)
 
     @property
-    def history(self):
+    def history(self) -> dict[str, list[float]]:
         """dict of str to list of float: the per-epoch figures under Keras's names.
 
         As ``keras.callbacks.History.history``: ``"loss"`` always, then
@@ -193,7 +212,7 @@ class History:
         return figures
 
     @property
-    def epoch(self):
+    def epoch(self) -> list[int]:
         """list of int: the index of each recorded epoch, from 0 as in Keras (``[0, 1, ...]``).
 
         The charts and the command line number epochs from 1.
@@ -263,19 +282,19 @@ class MLP:
 
     def __init__(
         self,
-        sizes,
-        hidden="relu",
-        output="softmax",
-        init="he",
-        dtype="float32",
-        seed=None,
-        backend="numba",
-        specialise="auto",
-        dropout=0.0,
-    ):
+        sizes: Sequence[int],
+        hidden: str | Sequence[str] = "relu",
+        output: str = "softmax",
+        init: str | float = "he",
+        dtype: DTypeLike = "float32",
+        seed: int | None = None,
+        backend: str = "numba",
+        specialise: bool | Literal["auto"] = "auto",
+        dropout: float | Sequence[float] = 0.0,
+    ) -> None:
         # What the kernels rely on (widths, layout, dtype) is private and read
         # through properties, so that no assignment can make them disagree.
-        self._sizes = self._check_sizes(sizes)
+        self._sizes: list[int] = self._check_sizes(sizes)
         n_layers = len(self._sizes) - 1
         self._hidden = self._check_hidden(hidden, n_layers - 1)
         if not isinstance(output, str) or output not in codes.OUTPUT_CODES:
@@ -287,7 +306,7 @@ class MLP:
             )
         self._output = output
         self._loss_code = codes.OUTPUT_CODES[output]
-        self.init = self._check_init(init)
+        self.init: str | float = self._check_init(init)
         self._dtype = check_dtype(dtype)
         self.backend = backend
         self.specialise = specialise
@@ -295,22 +314,22 @@ class MLP:
             raise TypeError(f"seed must be an integer or None, got {seed!r}")
         if seed is not None and seed < 0:
             raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
-        self.seed = seed
-        self.rng = np.random.default_rng(seed)
-        self._dropout = self._check_dropout(dropout, n_layers - 1)
+        self.seed: int | None = seed
+        self.rng: np.random.Generator = np.random.default_rng(seed)
+        self._dropout: list[float] = self._check_dropout(dropout, n_layers - 1)
         # Per layer (the output layer's is 0), as the kernels take it.
         self._dropout_rates = np.array([*self._dropout, 0.0], dtype=np.float64)
         # A key of its own, so that adding dropout changes neither the initial
         # weights nor the shuffles drawn from `rng`.
         entropy = [seed, 0xD0] if seed is not None else None
         key = np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)
-        self._dropout_key = np.asarray(key, dtype=np.uint64)
+        self._dropout_key: NDArray[np.uint64] = np.asarray(key, dtype=np.uint64)
         self._layout = self._make_layout()
         self._n_params = int(self._layout[-1, codes.B_OFFSET] + self._sizes[-1])
         self._theta = np.zeros(self._n_params, dtype=self._dtype)
-        self.params = self._make_views(self._theta)
+        self.params: dict[str, NDArray[np.floating[Any]]] = self._make_views(self._theta)
         self._initialise()
-        self.optimizer_ = None
+        self.optimizer_: Optimizer | None = None
         self._guard = _UseGuard()
 
     # ------------------------------------------------------------ construction
@@ -333,7 +352,7 @@ class MLP:
         return [int(size) for size in sizes]
 
     @staticmethod
-    def _check_hidden(hidden, n_hidden):
+    def _check_hidden(hidden: Any, n_hidden: int) -> list[str]:
         if isinstance(hidden, str):
             names = [hidden] * n_hidden
         else:
@@ -392,7 +411,7 @@ class MLP:
             raise ValueError(f"init as a std must be a positive finite number, got {init!r}")
         return float(init)
 
-    def _make_layout(self):
+    def _make_layout(self) -> NDArray[np.int64]:
         rows = []
         offset = 0
         unit_offset = 0
@@ -407,7 +426,7 @@ class MLP:
             unit_offset += fan_out
         return np.array(rows, dtype=np.int64)
 
-    def _make_views(self, vector):
+    def _make_views(self, vector: NDArray[Any]) -> dict[str, NDArray[Any]]:
         views = {}
         for layer, row in enumerate(self._layout, start=1):
             fan_in, fan_out, w_start, b_start = (int(v) for v in row[:4])
@@ -438,70 +457,70 @@ class MLP:
     # ------------------------------------------------------------ properties
 
     @property
-    def theta(self):
+    def theta(self) -> NDArray[np.floating[Any]]:
         """ndarray: all parameters, one flat vector; ``params`` holds views into it."""
         return self._theta
 
     @property
-    def sizes(self):
+    def sizes(self) -> list[int]:
         """list of int: units per layer, inputs first (a copy)."""
         return list(self._sizes)
 
     @property
-    def hidden(self):
+    def hidden(self) -> list[str]:
         """list of str: the activation of each hidden layer (a copy)."""
         return list(self._hidden)
 
     @property
-    def output(self):
+    def output(self) -> str:
         """str: the output activation ("softmax", "sigmoid" or "identity")."""
         return self._output
 
     @property
-    def loss_code(self):
+    def loss_code(self) -> int:
         """int: the output/loss pair's code (:mod:`kernels.codes`)."""
         return self._loss_code
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype[Any]:
         """numpy.dtype: float32 or float64, of the weights and of all arithmetic."""
         return self._dtype
 
     @property
-    def n_params(self):
+    def n_params(self) -> int:
         """int: the number of parameters (the length of ``theta``)."""
         return self._n_params
 
     @property
-    def layout(self):
+    def layout(self) -> NDArray[np.int64]:
         """ndarray: the layer table the kernels read (:mod:`kernels.codes`), read-only."""
         view = self._layout.view()
         view.flags.writeable = False
         return view
 
     @property
-    def dropout(self):
+    def dropout(self) -> list[float]:
         """list of float: the dropout rate of each hidden layer (a copy)."""
         return list(self._dropout)
 
     @property
-    def backend(self):
+    def backend(self) -> str:
         """str: "numba" (compiled kernels) or "numpy" (the reference)."""
         return self._backend
 
     @backend.setter
-    def backend(self, backend):
+    def backend(self, backend: str) -> None:
         if not isinstance(backend, str) or backend not in BACKENDS:
             raise ValueError(f"backend must be 'numba' or 'numpy', got {backend!r}")
         self._backend = backend
 
     @property
-    def specialise(self):
+    def specialise(self) -> bool | Literal["auto"]:
         """ "auto", True or False: when per-sample fits use the loop generated for the layout."""
         return self._specialise
 
     @specialise.setter
-    def specialise(self, value):
+    def specialise(self, value: bool | Literal["auto"]) -> None:
         if not (value == "auto" and isinstance(value, str)) and not isinstance(value, bool):
             raise ValueError(f"specialise must be 'auto', True or False, got {value!r}")
         self._specialise = value
@@ -516,11 +535,11 @@ class MLP:
         return BACKENDS[self.backend]
 
     @property
-    def is_classifier(self):
+    def is_classifier(self) -> bool:
         """bool: True for softmax and sigmoid outputs."""
         return self._loss_code != codes.MSE
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         dropout = f", dropout={self.dropout!r}" if any(self._dropout) else ""
         return (
             f"MLP({self.sizes}, hidden={self.hidden!r}, output={self.output!r}, "
@@ -529,10 +548,10 @@ class MLP:
 
     # ------------------------------------------------------------ data
 
-    def _inputs(self, X, name="X"):
+    def _inputs(self, X: ArrayLike, name: str = "X") -> NDArray[Any]:
         return as_matrix(name, X, self._sizes[0], self._dtype)
 
-    def _targets(self, T, n_rows, name="T"):
+    def _targets(self, T: ArrayLike, n_rows: int, name: str = "T") -> NDArray[Any]:
         n_out = self._sizes[-1]
         try:
             array = np.asarray(T)
@@ -601,7 +620,7 @@ class MLP:
             logits = k.layer_block(acts, self._layout, len(self._layout) - 1, x.shape[0])
             yield slice(start, start + x.shape[0]), logits, y
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[np.floating[Any]]:
         """Return the output activations for the rows of ``X``.
 
         Parameters
@@ -631,7 +650,7 @@ class MLP:
             correct += k.count_correct(self._loss_code, y, t)
         return total / X.shape[0], correct / X.shape[0]
 
-    def loss(self, X, T):
+    def loss(self, X: ArrayLike, T: ArrayLike) -> float:
         """Return the mean loss over the rows of ``(X, T)`` (docs/design.md, section 3).
 
         ``T`` may be one-hot rows or integer labels for a softmax output.
@@ -640,7 +659,7 @@ class MLP:
             X = self._inputs(X)
             return self._loss_and_correct(X, self._targets(T, X.shape[0]))[0]
 
-    def accuracy(self, X, T):
+    def accuracy(self, X: ArrayLike, T: ArrayLike) -> float:
         """Return the fraction of rows classified correctly (classifiers only)."""
         if not self.is_classifier:
             raise ValueError("accuracy needs a classifier (output 'softmax' or 'sigmoid')")
@@ -650,7 +669,7 @@ class MLP:
 
     # ------------------------------------------------------------ gradients
 
-    def gradient(self, X, T):
+    def gradient(self, X: ArrayLike, T: ArrayLike) -> dict[str, NDArray[np.floating[Any]]]:
         """Return the gradient of :meth:`loss` by backpropagation, shaped like ``params``."""
         with self._guard.reading("gradient"):
             X = self._inputs(X)
@@ -669,7 +688,9 @@ class MLP:
             )
             return self._make_views(work.grad)
 
-    def numerical_gradient(self, X, T, h=1e-4):
+    def numerical_gradient(
+        self, X: ArrayLike, T: ArrayLike, h: float = 1e-4
+    ) -> dict[str, NDArray[np.floating[Any]]]:
         """Return the gradient of :meth:`loss` by central differences, like ``params``.
 
         Slow by design (two losses per parameter): it checks :meth:`gradient`.
@@ -704,25 +725,25 @@ class MLP:
 
     def fit(
         self,
-        X,
-        T,
-        optimizer=None,
-        epochs=1,
-        batch_size=1,
-        shuffle=True,
-        validation_data=None,
-        progress=False,
+        X: ArrayLike,
+        T: ArrayLike,
+        optimizer: Optimizer | str | None = None,
+        epochs: int = 1,
+        batch_size: int | None = 1,
+        shuffle: bool = True,
+        validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+        progress: bool = False,
         *,
-        validation_split=0.0,
-        early_stopping=False,
-        patience=5,
-        min_delta=0.0,
-        monitor="val_loss",
-        restore_best=True,
-        callbacks=None,
-        verbose=0,
-        schedule=None,
-    ):
+        validation_split: float = 0.0,
+        early_stopping: bool = False,
+        patience: int = 5,
+        min_delta: float = 0.0,
+        monitor: str = "val_loss",
+        restore_best: bool = True,
+        callbacks: Iterable[Callable[[int, History, MLP], bool | None]] | None = None,
+        verbose: int = 0,
+        schedule: Schedule | str | None = None,
+    ) -> History:
         """Train from the current weights and return the per-epoch :class:`History`.
 
         Parameters
@@ -884,7 +905,15 @@ class MLP:
         rows = np.random.default_rng(np.random.SeedSequence(entropy)).permutation(n_rows)
         return np.sort(rows[held:]), np.sort(rows[:held])
 
-    def partial_fit(self, X, T, optimizer=None, batch_size=1, shuffle=True, schedule=None):
+    def partial_fit(
+        self,
+        X: ArrayLike,
+        T: ArrayLike,
+        optimizer: Optimizer | str | None = None,
+        batch_size: int | None = 1,
+        shuffle: bool = True,
+        schedule: Schedule | str | None = None,
+    ) -> MLP:
         """Train one epoch, keeping the optimizer's state; return ``self``.
 
         Parameters are as in :meth:`fit`.
@@ -902,7 +931,7 @@ class MLP:
 
     # ------------------------------------------------------------ persistence
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         # The views in `params` would pickle as copies, and a lock not at all;
         # both are rebuilt instead.
         with self._guard.reading("pickle"):
@@ -910,12 +939,12 @@ class MLP:
         del state["params"], state["_guard"]
         return state
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.params = self._make_views(self._theta)
         self._guard = _UseGuard()
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Write the network to one ``.npz`` file, atomically.
 
         The file holds the format version, the architecture (sizes, activations,
@@ -934,7 +963,7 @@ class MLP:
             save_model(self, path)
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: str | os.PathLike[str]) -> MLP:
         """Read a network written by :meth:`save`; predictions are identical.
 
         Raises
@@ -956,7 +985,7 @@ class MLP:
                 f"output is {self._output!r} (regression): use {instead}"
             )
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.floating[Any]]:
         """Return the class probabilities of the rows of ``X`` (classifiers only).
 
         These are the output activations, as :meth:`predict` returns them: for a
@@ -980,7 +1009,7 @@ class MLP:
         self._need_classifier("predict_proba", "predict")
         return self.predict(X)
 
-    def predict_classes(self, X):
+    def predict_classes(self, X: ArrayLike) -> NDArray[np.int64]:
         """Return the predicted class of each row of ``X`` as integers (classifiers only).
 
         Softmax output: the index of the largest probability, shape
@@ -996,6 +1025,9 @@ class MLP:
         Returns
         -------
         ndarray of int64
+            For a 1-D softmax sample (or a 1-D sample of a one-unit sigmoid output),
+            a NumPy ``int64`` scalar. The type hint names the batched case, so that
+            indexing the result type-checks.
 
         Raises
         ------
@@ -1009,7 +1041,7 @@ class MLP:
         labels = (probabilities >= 0.5).astype(np.int64)
         return labels[..., 0][()] if self._sizes[-1] == 1 else labels
 
-    def score(self, X, T):
+    def score(self, X: ArrayLike, T: ArrayLike) -> float:
         """Return the accuracy (classifiers) or R² (regression) on ``(X, T)``.
 
         As scikit-learn's ``score``: :meth:`accuracy` for a softmax or sigmoid
@@ -1036,7 +1068,7 @@ class MLP:
             T = self._targets(T, X.shape[0])
             return r2_score(T, self.predict(X))
 
-    def evaluate(self, X, T):
+    def evaluate(self, X: ArrayLike, T: ArrayLike) -> Evaluation:
         """Return the loss and the accuracy on ``(X, T)`` in one pass over the data.
 
         Like Keras's ``model.evaluate``, which returns ``[loss, accuracy]``; here a
@@ -1061,7 +1093,7 @@ class MLP:
             loss, accuracy = self._loss_and_correct(X, self._targets(T, X.shape[0]))
         return Evaluation(float(loss), float(accuracy) if self.is_classifier else None)
 
-    def summary(self, print_fn=print):
+    def summary(self, print_fn: Callable[[str], object] | None = print) -> str | None:
         """Print a table of the layers, their activations and parameter counts, as Keras does.
 
         Parameters
@@ -1094,7 +1126,9 @@ class MLP:
             codes.SIGMOID_BCE: "binary cross-entropy of the sigmoid output",
             codes.MSE: "mean squared error of the identity output",
         }
-        rows = [("layer", "units", "activation", "weights", "biases", "parameters")]
+        rows: list[tuple[str, ...]] = [
+            ("layer", "units", "activation", "weights", "biases", "parameters")
+        ]
         rows.append(("input", f"{self._sizes[0]:,}", "", "", "", ""))
         activations = [*self._hidden, self._output]
         for layer, row in enumerate(self._layout, start=1):
@@ -1139,7 +1173,9 @@ class MLP:
         print_fn(text)
         return None
 
-    def to_onnx(self, path=None, *, opset=None):
+    def to_onnx(
+        self, path: str | os.PathLike[str] | None = None, *, opset: int | None = None
+    ) -> onnx.ModelProto:
         """Export the forward pass as an ONNX model; write it to ``path`` if given.
 
         Needs the ``onnx`` package (``pip install "fastnn[onnx]"``), imported only

@@ -29,6 +29,8 @@ its hyper-parameters, a batch size, a number of epochs) on one data set and retu
 Dask is imported only when ``client`` is given (``pip install fastnn[dask]``).
 """
 
+from __future__ import annotations
+
 import contextlib
 import copy
 import csv
@@ -38,16 +40,20 @@ import io
 import itertools
 import logging
 import numbers
+import os
 import sys
 import threading
 import time
 import urllib.parse
 import uuid
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, overload
 
 import numba
 import numpy as np
+from numpy.typing import ArrayLike
 
 from fastnn import optimizers as optimizers_module
 from fastnn._checks import check_int
@@ -62,6 +68,11 @@ from fastnn.model import (
     _Workspace,
 )
 from kernels.optimizers import HYPER_SIZE, STATE_ROWS
+
+if TYPE_CHECKING:
+    from distributed import Client
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
 
 __all__ = ["sweep", "expand_grid", "SweepResults", "SweepResult", "METRICS"]
 
@@ -113,7 +124,7 @@ _PARALLEL_CALL_LOCK = threading.Lock()
 # ------------------------------------------------------------------ configurations
 
 
-def expand_grid(grid):
+def expand_grid(grid: dict[str, Any]) -> list[dict[str, Any]]:
     """Return every combination of a dict of lists, like scikit-learn's ``ParameterGrid``.
 
     Parameters
@@ -168,18 +179,23 @@ def _as_config_list(configs):
     return configs
 
 
+#: How a network's training diverged: (epoch, step, loss, message), as the
+#: :class:`TrainingDivergedError` that ``fit`` would have raised says it.
+_Divergence = tuple[int, int, float, str]
+
+
 @dataclass
 class _Member:
     """One configuration, ready to train: its network, optimizer and fit arguments."""
 
     index: int
     net: MLP
-    optimizer: object
+    optimizer: optimizers_module.Optimizer
     epochs: int
-    batch_size: int
+    batch_size: int | None  # None (full batch) until _plan knows the row count
     shuffle: bool
     history: History = field(default_factory=History)
-    diverged: tuple = None  # (epoch, step, loss, message)
+    diverged: _Divergence | None = None
     seconds: float = 0.0
 
     def outcome(self):
@@ -193,7 +209,7 @@ class _Outcome:
     index: int
     net: MLP
     history: History
-    diverged: tuple
+    diverged: _Divergence | None
     seconds: float
 
 
@@ -685,19 +701,19 @@ def _check_n_jobs(n_jobs):
 
 
 def sweep(
-    X,
-    T,
-    configs,
+    X: ArrayLike,
+    T: ArrayLike,
+    configs: list[dict[str, Any]] | tuple[dict[str, Any], ...] | dict[str, Any],
     *,
-    validation_data=None,
-    epochs=1,
-    batch_size=1,
-    shuffle=True,
-    n_jobs=-1,
-    client=None,
-    seed=0,
-    progress=False,
-):
+    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    epochs: int = 1,
+    batch_size: int | None = 1,
+    shuffle: bool = True,
+    n_jobs: int = -1,
+    client: Client | str | None = None,
+    seed: int | None = 0,
+    progress: bool = False,
+) -> SweepResults:
     """Train many configurations on one data set, many networks per kernel call.
 
     Each network ends exactly (bit for bit) where ``MLP(...).fit(X, T, ...)`` with
@@ -831,7 +847,18 @@ class SweepResult:
         trained together share this time.
     """
 
-    def __init__(self, index, config, name, history, net, diverged, seconds, batch_size, epochs):
+    def __init__(
+        self,
+        index: int,
+        config: dict[str, Any],
+        name: str,
+        history: History,
+        net: MLP,
+        diverged: _Divergence | None,
+        seconds: float,
+        batch_size: int,
+        epochs: int,
+    ) -> None:
         self.index = index
         self.config = config
         self.name = name
@@ -860,49 +887,49 @@ class SweepResult:
         )
 
     @property
-    def epochs_done(self):
+    def epochs_done(self) -> int:
         """int: the epochs completed (all of them unless it diverged)."""
         return len(self.history.loss)
 
-    def _last(self, values):
+    def _last(self, values: list[float]) -> float:
         return float(values[-1]) if values else float("nan")
 
     @property
-    def loss(self):
+    def loss(self) -> float:
         """float: the training loss of the last completed epoch (NaN if none)."""
         return self._last(self.history.loss)
 
     @property
-    def train_acc(self):
+    def train_acc(self) -> float:
         """float: the training accuracy of the last completed epoch (NaN if none)."""
         return self._last(self.history.train_acc)
 
     @property
-    def val_loss(self):
+    def val_loss(self) -> float:
         """float: the validation loss after the last completed epoch (NaN if none)."""
         return self._last(self.history.val_loss)
 
     @property
-    def val_acc(self):
+    def val_acc(self) -> float:
         """float: the validation accuracy after the last completed epoch (NaN if none)."""
         return self._last(self.history.val_acc)
 
     @property
-    def error(self):
+    def error(self) -> TrainingDivergedError | None:
         """TrainingDivergedError or None: what ``fit`` would have raised."""
         if self._diverged is None:
             return None
         epoch, step, loss, message = self._diverged
         return TrainingDivergedError(message, epoch=epoch, step=step, loss=loss)
 
-    def model(self):
+    def model(self) -> MLP:
         """Return the trained :class:`MLP` (its ``optimizer_`` holds the final state).
 
         After a divergence: the network at the end of its last complete epoch.
         """
         return self._net
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         state = "ok" if self._diverged is None else f"diverged in epoch {self.diverged_epoch}"
         return f"SweepResult({self.name!r}, {state}, loss={self.loss:.4g})"
 
@@ -920,7 +947,7 @@ class SweepResults:
         How many groups of networks trained together (one kernel call per epoch each).
     """
 
-    def __init__(self, results, seconds, n_groups):
+    def __init__(self, results: Iterable[SweepResult], seconds: float, n_groups: int) -> None:
         self._results = list(results)
         self.seconds = seconds
         self.n_groups = n_groups
@@ -943,23 +970,29 @@ class SweepResults:
                 result.name = f"{result.name} #{result.index}"
             seen[result.name] = True
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._results)
 
-    def __getitem__(self, index):
+    @overload
+    def __getitem__(self, index: int) -> SweepResult: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[SweepResult]: ...
+
+    def __getitem__(self, index: int | slice) -> SweepResult | list[SweepResult]:
         return self._results[index]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[SweepResult]:
         return iter(self._results)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         diverged = sum(result.status == "diverged" for result in self._results)
         return (
             f"SweepResults({len(self)} configurations, {diverged} diverged, "
             f"{self.n_groups} groups, {self.seconds:.2f} s)"
         )
 
-    def best(self, metric):
+    def best(self, metric: str) -> SweepResult:
         """Return the result with the best final ``metric`` among those that finished.
 
         Parameters
@@ -987,11 +1020,11 @@ class SweepResults:
         sign = -1.0 if METRICS[metric] else 1.0
         return min(candidates, key=lambda result: sign * getattr(result, metric))
 
-    def histories(self):
+    def histories(self) -> dict[str, History]:
         """Return ``{name: History}`` of the results with at least one epoch."""
         return {result.name: result.history for result in self._results if result.history.loss}
 
-    def to_rows(self):
+    def to_rows(self) -> list[dict[str, Any]]:
         """Return one dict per configuration: its keys, final metrics, time and status.
 
         Columns: ``config`` (the index), ``name``, every configuration key used by any
@@ -1021,7 +1054,7 @@ class SweepResults:
             rows.append(row)
         return rows
 
-    def to_csv(self, path=None):
+    def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
         """Return the table of :meth:`to_rows` as CSV text; write it (atomically) to ``path``."""
         rows = self.to_rows()
         stream = io.StringIO()
@@ -1030,7 +1063,7 @@ class SweepResults:
         writer.writerows(rows)
         return _write(stream.getvalue(), path)
 
-    def to_markdown(self, path=None):
+    def to_markdown(self, path: str | os.PathLike[str] | None = None) -> str:
         """Return the table of :meth:`to_rows` as Markdown; write it (atomically) to ``path``."""
         rows = self.to_rows()
         columns = list(rows[0])
@@ -1044,14 +1077,14 @@ class SweepResults:
 
     def plot(
         self,
-        metric="loss",
-        path=None,
+        metric: str = "loss",
+        path: str | os.PathLike[str] | None = None,
         *,
-        title=None,
-        ax=None,
-        log=False,
-        validation_label="validation",
-    ):
+        title: str | None = None,
+        ax: Axes | None = None,
+        log: bool = False,
+        validation_label: str = "validation",
+    ) -> Figure | SubFigure:
         """Draw one metric of every configuration per epoch (:func:`fastnn.plot.plot_comparison`).
 
         Configurations without a completed epoch are left out. ``validation_label``

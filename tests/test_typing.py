@@ -5,6 +5,7 @@ mypy's settings are pyproject.toml's ``[tool.mypy]``. The runs share this checko
 ``.mypy_cache`` (git ignores it), so only the first one is slow (about 30 s).
 """
 
+import importlib
 import inspect
 import os
 import re
@@ -14,15 +15,27 @@ from pathlib import Path
 
 import pytest
 
-from fastnn import datasets, estimators, experiments, functions, optimizers, plot, warm
+from fastnn import datasets, estimators, experiments, functions, model, optimizers, plot, warm
+
+# `fastnn.sweep` is the function the package exports, so the module is looked up by name.
+sweep_module = importlib.import_module("fastnn.sweep")
 
 pytest.importorskip("mypy")
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Modules whose public functions and classes must be fully annotated. (fastnn.model
-# and fastnn.sweep join when they are annotated.)
-ANNOTATED_MODULES = [functions, datasets, optimizers, plot, estimators, experiments, warm]
+# Modules whose public functions and classes must be fully annotated.
+ANNOTATED_MODULES = [
+    functions,
+    datasets,
+    optimizers,
+    plot,
+    estimators,
+    experiments,
+    warm,
+    model,
+    sweep_module,
+]
 
 
 def run_mypy(*args, cwd=ROOT):
@@ -107,7 +120,7 @@ def test_missing_annotations_are_found():
 USER_CODE = """\
 import numpy as np
 
-from fastnn import datasets, functions, optimizers, plot
+from fastnn import MLP, datasets, functions, optimizers, plot, sweep
 
 adam = optimizers.Adam(lr=1e-3, betas=(0.9, 0.999))
 adam_again = optimizers.get("adam", lr=1e-3)
@@ -116,9 +129,19 @@ probabilities = functions.softmax(np.zeros((2, 3)))
 loss = functions.cross_entropy_error(np.array([0, 1]), probabilities)
 point, history = functions.gradient_descent(lambda v: float(v @ v), np.ones(2), lr=0.1)
 figure = plot.plot_gradient_descent(lambda v: float(v @ v), history)
+net = MLP([64, 16, 10], hidden="relu", dropout=0.1, seed=0)
+run = net.fit(x, t, adam, epochs=2, batch_size=32, validation_data=(x_test, t_test))
+best_epoch = int(np.argmin(run.val_loss)) + 1
+classes = net.predict_classes(x_test)
+results = sweep(x, t, {"sizes": [[64, 10]], "lr": [0.01, 0.1]}, epochs=1, n_jobs=1)
+best = results.best("loss").model().predict(x_test)
 reveal_type(adam_again)
+reveal_type(run)
+reveal_type(results[0])
 slow = optimizers.SGD(lr="fast")  # wrong: a string
 digits = datasets.load_digits(test_size="ten")  # wrong: a string
+wide = MLP("784,10")  # wrong: a string, not a list of widths
+longer = net.fit(x, t, epochs="5")  # wrong: a string
 """
 
 
@@ -132,7 +155,14 @@ def test_mypy_checks_users_calls_against_the_hints(tmp_path):
         match = re.match(r".*user_code\.py:(\d+): (error|note): (.*)", line)
         if match:
             reported.setdefault(lines[int(match[1]) - 1].split("=")[0].strip(), []).append(match[3])
-    revealed = reported.pop("reveal_type(adam_again)")
-    assert revealed == ['Revealed type is "fastnn.optimizers.Optimizer"']
-    assert set(reported) == {"slow", "digits"}, result.stdout
-    assert all("[arg-type]" in message for message in reported["slow"] + reported["digits"])
+    revealed = {
+        name: reported.pop(f"reveal_type({name})") for name in ("adam_again", "run", "results[0]")
+    }
+    assert revealed == {
+        "adam_again": ['Revealed type is "fastnn.optimizers.Optimizer"'],
+        "run": ['Revealed type is "fastnn.model.History"'],
+        "results[0]": ['Revealed type is "fastnn.sweep.SweepResult"'],
+    }, result.stdout
+    wrong = {"slow", "digits", "wide", "longer"}
+    assert set(reported) == wrong, result.stdout
+    assert all("[arg-type]" in message for name in wrong for message in reported[name])
