@@ -27,7 +27,7 @@ import stat
 import struct
 import zipfile
 import zlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.lib import format as npy_format
@@ -101,7 +101,8 @@ _BROKEN = (
 
 def save_model(net: MLP, path: str | os.PathLike[str]) -> None:
     """Write ``net`` to ``path`` atomically (see :meth:`fastnn.MLP.save`)."""
-    arrays = {
+    # Any: mypy checks **arrays against savez's own keyword arguments otherwise.
+    arrays: dict[str, Any] = {
         "format": np.array(FORMAT),
         "format_version": np.array(FORMAT_VERSION),
         "sizes": np.array(net.sizes, dtype=np.int64),
