@@ -336,6 +336,12 @@ class MLP:
 
     @staticmethod
     def _check_sizes(sizes):
+        if isinstance(sizes, (str, bytes)):
+            # A string is a sequence too, of characters: name the mistake, not sizes[0].
+            raise TypeError(
+                f"sizes must be a list of layer widths such as [784, 100, 10], got the "
+                f"string {sizes!r}"
+            )
         try:
             sizes = list(sizes)
         except TypeError:

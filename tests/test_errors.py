@@ -23,6 +23,7 @@ LABELS = np.array([0, 1, 0, 1, 1])
         ({"sizes": [3, -4, 2]}, ValueError, r"sizes\[1\] must be >= 1"),
         ({"sizes": [3, 2.5, 2]}, TypeError, r"sizes\[1\] must be an integer"),
         ({"sizes": 5}, TypeError, "sizes must be a sequence"),
+        ({"sizes": "784,10"}, TypeError, "sizes must be a list of layer widths .* the string"),
         ({"hidden": "swish"}, ValueError, "hidden: unknown activation 'swish'"),
         ({"hidden": ["relu", "relu"]}, ValueError, "hidden has 2 names"),
         ({"output": "tanh"}, ValueError, "output must be one of"),
