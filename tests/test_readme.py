@@ -4,7 +4,8 @@ Each block runs in a fresh interpreter, in an empty temporary folder (what it wr
 lands there), with this checkout's fastnn on the path. The block is written to a file
 padded with blank lines, so that a traceback's line numbers are README.md's.
 
-Blocks run unchanged, with one exception for time: a block that loads MNIST or
+A block that needs a module of an optional extra (onnx, dask, ...) that is not
+installed is skipped. Blocks run unchanged, with one exception for time: a block that loads MNIST or
 Fashion-MNIST gets the first ``TRAIN_ROWS`` training and ``TEST_ROWS`` test rows
 (``SHRINK_IMAGE_DATA`` wraps the loaders before the block runs), and is skipped when
 the data are not on this machine.
@@ -76,6 +77,43 @@ def test_python_blocks_finds_every_block_and_its_line():
     assert python_blocks(text) == [(3, "a = 1\n"), (9, "b = 2\nc = 3\n")]
 
 
+# Modules of fastnn's optional extras (and the peers): a block that needs one that is
+# not installed is skipped, as the tests of those extras are. Any other missing module
+# fails the block. `to_onnx(` needs onnx without the block importing it.
+OPTIONAL_MODULES = (
+    "onnx",
+    "onnxruntime",
+    "dask",
+    "distributed",
+    "torch",
+    "jax",
+    "optax",
+    "sklearn",
+)
+IMPORTED = re.compile(r"^\s*(?:import|from)\s+([A-Za-z_]\w*)", re.MULTILINE)
+
+
+def missing_optional_modules(code):
+    """The optional modules ``code`` needs that this environment cannot import."""
+    import importlib.util
+
+    needed = set(IMPORTED.findall(code))
+    if "to_onnx(" in code:
+        needed.add("onnx")
+    return sorted(
+        name for name in needed & set(OPTIONAL_MODULES) if importlib.util.find_spec(name) is None
+    )
+
+
+def test_missing_optional_modules_reads_imports_and_to_onnx(monkeypatch):
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    code = "import numpy as np\nimport onnxruntime\nfrom dask import array\nnet.to_onnx('m')\n"
+    assert missing_optional_modules(code) == ["dask", "onnx", "onnxruntime"]
+    assert missing_optional_modules("import numpy\nfrom fastnn import MLP\n") == []
+
+
 def _installed(loader):
     from fastnn import datasets
 
@@ -90,6 +128,9 @@ def _installed(loader):
     "first_line, code", BLOCKS, ids=[f"README.md:{line}" for line, _ in BLOCKS]
 )
 def test_readme_block_runs_as_written(first_line, code, tmp_path):
+    missing = missing_optional_modules(code)
+    if missing:
+        pytest.skip(f"the block needs {', '.join(missing)} (an optional extra), not installed")
     preamble = ""
     for loader in IMAGE_LOADERS:
         if re.search(rf"\b{loader}\(", code):
