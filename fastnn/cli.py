@@ -760,16 +760,25 @@ def _plot_history(history, path, net, task, args):
     """The accuracy chart (the loss chart of a regression), titled with what was trained."""
     from fastnn import plot
 
+    optimizer = net.optimizer_
+    if args.schedule is not None and history.lr:
+        # A schedule leaves the optimizer at its last epoch's rate (as torch's schedulers
+        # do); the title gives the rate the run started from, and the schedule.
+        optimizer = copy.copy(optimizer)
+        optimizer.lr = history.lr[0]
+        optimizer = f"{plot._describe_optimizer(optimizer)} ({args.schedule} schedule)"
     trained = plot.describe_training(
-        net, net.optimizer_, batch_size=args.batch_size, data=task.description
+        net, optimizer, batch_size=args.batch_size, data=task.description
     )
+    # The second curve is the held-out rows with --validation-split, else the test set.
+    held_out = "validation" if args.validation_split else "test"
     if task.is_regression:
         title = f"loss per epoch\n{trained}"
         # A regression's loss falls by decades: a linear axis would show one drop to 0.
-        plot.plot_loss(history, path=path, title=title, validation_label="test", log=True)
+        plot.plot_loss(history, path=path, title=title, validation_label=held_out, log=True)
     else:
         title = f"accuracy per epoch\n{trained}"
-        plot.plot_accuracy(history, path=path, title=title, validation_label="test")
+        plot.plot_accuracy(history, path=path, title=title, validation_label=held_out)
 
 
 def compare(args):

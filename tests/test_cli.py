@@ -790,3 +790,23 @@ def test_monitor_val_acc_on_a_regression_is_one_line(capsys):
     code, _, err = run([*argv, "--early-stopping", "1", "--monitor", "val_acc"], capsys)
     assert code == 2 and "Traceback" not in err
     assert "--monitor val_acc needs classes" in err
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_train_chart_names_its_held_out_rows_and_the_starting_rate(split, tmp_path, monkeypatch):
+    from fastnn import plot
+
+    drawn = {}
+
+    def record(history, **kwargs):
+        drawn.update(kwargs)
+
+    monkeypatch.setattr(plot, "plot_accuracy", record)
+    argv = ["train", "--data", "digits", "--epochs", "3", "--optimizer", "adam", "--lr", "0.002"]
+    argv += ["--schedule", "cosine", "--plot", str(tmp_path / "a.png"), "--quiet"]
+    argv += ["--validation-split", "0.2"] if split else []
+    assert main(argv) == 0
+    # The curve is of the validation rows when some were held out, else of the test set.
+    assert drawn["validation_label"] == ("validation" if split else "test")
+    # Cosine over 3 epochs ends far below 0.002: the title gives the rate the run began with.
+    assert "Adam lr=0.002 (cosine schedule)" in drawn["title"], drawn["title"]
