@@ -222,7 +222,7 @@ def load_data(name, dtype, seed=0):
     try:
         if name == "digits":
             (X, T), (X_test, T_test) = datasets.load_digits(dtype=dtype)
-            description = "scikit-learn's 8x8 digits"
+            description = "8x8 digits (UCI)"
         elif name == "mnist":
             (X, T), (X_test, T_test) = datasets.load_mnist(dtype=dtype)
             description = "MNIST"

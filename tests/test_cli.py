@@ -621,7 +621,7 @@ def test_evaluate_prints_what_the_model_measures(saved_classifier, capsys):
     assert code == 0
     net = MLP.load(saved_classifier)
     loss, accuracy = net.evaluate(*digits_test())
-    assert "on the test split of scikit-learn's 8x8 digits, 360 rows" in out
+    assert "on the test split of 8x8 digits (UCI), 360 rows" in out
     assert f"loss {loss:.4g}  accuracy {accuracy:.4f}" in out
 
 
