@@ -84,13 +84,13 @@ def _fraction_argument(text):
 
 
 def _non_negative_int_argument(text):
-    """argparse type: an integer >= 0."""
+    """argparse type: an integer >= 0 (a seed, a patience)."""
     try:
         value = int(text)
     except ValueError:
         value = -1
     if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
     return value
 
 
@@ -1102,7 +1102,7 @@ def _sweep_configs(args, task):
     for name in names:
         for lr in rates:
             _make_optimizer(name, lr, args.dtype)  # a bad name or lr fails before any work
-    seeds = _list_of("--seeds", args.seeds, _seed_argument, "integers >= 0")
+    seeds = _list_of("--seeds", args.seeds, _non_negative_int_argument, "integers >= 0")
     batches = _list_of("--batch-size", args.batch_size, positive_int_argument, "positive integers")
     output = task.output
     configs = []
@@ -1390,16 +1390,6 @@ def _model_data_argument(text):
     )
 
 
-def _seed_argument(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
-    return value
-
-
 def _jobs_argument(text):
     try:
         value = int(text)
@@ -1431,7 +1421,9 @@ def _add_common(sub, default_sizes):
         default=1,
         help="1 is per-sample SGD (default: 1)",
     )
-    sub.add_argument("--seed", type=_seed_argument, default=0, help="random seed (default: 0)")
+    sub.add_argument(
+        "--seed", type=_non_negative_int_argument, default=0, help="random seed (default: 0)"
+    )
     sub.add_argument("--dtype", choices=("float32", "float64"), default="float32")
 
 

@@ -6,6 +6,19 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 
+def _emit_prefetch(builder, pointer):
+    """Emit ``llvm.prefetch`` of the cache line at ``pointer``: a read (0), high
+    temporal locality (3), into the data cache (1)."""
+    byte_pointer = builder.bitcast(pointer, ir.IntType(8).as_pointer())
+    function_type = ir.FunctionType(
+        ir.VoidType(),
+        [ir.IntType(8).as_pointer(), ir.IntType(32), ir.IntType(32), ir.IntType(32)],
+    )
+    function = cgutils.get_or_insert_function(builder.module, function_type, "llvm.prefetch.p0")
+    constants = [ir.Constant(ir.IntType(32), value) for value in (0, 3, 1)]
+    builder.call(function, [byte_pointer, *constants])
+
+
 @intrinsic
 def prefetch_row(typingctx, matrix, row):
     """Ask the CPU to start loading row ``row`` of a C-contiguous 2-D array.
@@ -34,22 +47,7 @@ def prefetch_row(typingctx, matrix, row):
             inds=[index, zero],
             wraparound=False,
         )
-        byte_pointer = builder.bitcast(pointer, ir.IntType(8).as_pointer())
-        function_type = ir.FunctionType(
-            ir.VoidType(),
-            [ir.IntType(8).as_pointer(), ir.IntType(32), ir.IntType(32), ir.IntType(32)],
-        )
-        function = cgutils.get_or_insert_function(builder.module, function_type, "llvm.prefetch.p0")
-        # read (0), high temporal locality (3), data cache (1)
-        builder.call(
-            function,
-            [
-                byte_pointer,
-                ir.Constant(ir.IntType(32), 0),
-                ir.Constant(ir.IntType(32), 3),
-                ir.Constant(ir.IntType(32), 1),
-            ],
-        )
+        _emit_prefetch(builder, pointer)
         return context.get_dummy_value()
 
     return types.void(matrix, row), codegen
@@ -71,21 +69,7 @@ def prefetch_element(typingctx, array, index):
         data = context.make_array(array_type)(context, builder, args[0]).data
         offset = context.cast(builder, args[1], index_type, types.intp)
         pointer = builder.gep(data, [offset])
-        byte_pointer = builder.bitcast(pointer, ir.IntType(8).as_pointer())
-        function_type = ir.FunctionType(
-            ir.VoidType(),
-            [ir.IntType(8).as_pointer(), ir.IntType(32), ir.IntType(32), ir.IntType(32)],
-        )
-        function = cgutils.get_or_insert_function(builder.module, function_type, "llvm.prefetch.p0")
-        builder.call(
-            function,
-            [
-                byte_pointer,
-                ir.Constant(ir.IntType(32), 0),
-                ir.Constant(ir.IntType(32), 3),
-                ir.Constant(ir.IntType(32), 1),
-            ],
-        )
+        _emit_prefetch(builder, pointer)
         return context.get_dummy_value()
 
     return types.void(array, index), codegen
