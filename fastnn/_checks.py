@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from kernels import cast_first_non_finite, first_non_finite
+from fastnn.kernels import cast_first_non_finite, first_non_finite
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 

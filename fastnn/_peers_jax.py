@@ -8,8 +8,8 @@ the scan's ``unroll`` a tuned constant. Both ``fastnn bench``
 (:mod:`fastnn.benchmark`) and ``bench/bench_peers.py`` train through
 :class:`JaxTrainer`, so the two measure the same code.
 
-The network, loss and optimizer are fastnn's (:mod:`kernels.losses`,
-:mod:`kernels.optimizers`): ReLU hidden layers, ``W`` of shape (fan_in,
+The network, loss and optimizer are fastnn's (:mod:`fastnn.kernels.losses`,
+:mod:`fastnn.kernels.optimizers`): ReLU hidden layers, ``W`` of shape (fan_in,
 fan_out) so ``u = x @ W + b``, mean squared error
 ``0.5 * sum((y - t)**2) / batch`` or cross-entropy from the logits with
 log-sum-exp over the batch mean, plain SGD or Adam with torch's formulas and

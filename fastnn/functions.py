@@ -5,7 +5,7 @@ A notebook of the Japanese deep-learning course that starts with
 ``from fastnn import functions``: every name below keeps the course's
 signature, argument order and values. The activations (:func:`step_function`,
 :func:`sigmoid`, :func:`relu`, :func:`softmax`, :func:`d_sigmoid`,
-:func:`d_relu`) call the Numba kernels of :mod:`kernels.activations`; the
+:func:`d_relu`) call the Numba kernels of :mod:`fastnn.kernels.activations`; the
 losses, their output deltas and the numerical tools are short NumPy code, as
 in the course.
 
@@ -73,9 +73,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from fastnn._checks import check_int
-from kernels import activation_derivative, activation_forward, first_non_finite
-from kernels import softmax as _softmax_kernel
-from kernels.codes import RELU, SIGMOID, STEP
+from fastnn.kernels import activation_derivative, activation_forward, first_non_finite
+from fastnn.kernels import softmax as _softmax_kernel
+from fastnn.kernels.codes import RELU, SIGMOID, STEP
 
 __all__ = [
     "step_function",

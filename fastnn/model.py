@@ -15,13 +15,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-import kernels
-import kernels.reference
-from fastnn import _specialised
+from fastnn import kernels
 from fastnn import optimizers as optimizers_module
 from fastnn import schedules as schedules_module
 from fastnn._checks import as_matrix, check_dtype, check_int
-from kernels import codes
+from fastnn.codegen import cache as loop_cache
+from fastnn.kernels import codes, reference
 
 if TYPE_CHECKING:
     import onnx
@@ -32,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MLP", "History", "TrainingDivergedError", "ConcurrentUseError"]
 
-BACKENDS = {"numba": kernels, "numpy": kernels.reference}
+BACKENDS = {"numba": kernels, "numpy": reference}
 
 # Rows per chunk in predict/loss/accuracy, so work buffers stay small on big data.
 PREDICT_CHUNK = 4096
@@ -42,10 +41,6 @@ PREDICT_CHUNK = 4096
 #: seconds, then cached on disk); smaller ones use the generic loop, which is
 #: already compiled and finishes before a new layout would have compiled.
 SPECIALISE_MIN_ROWS = 10_000
-
-
-#: The hyper-parameter slot of the per-step learning-rate decay (kernels.optimizers).
-HYPER_STEP_DECAY = 7
 
 #: The widest layer a network may have (a guard against typos such as 10**9).
 MAX_WIDTH = 2**31 - 1
@@ -254,7 +249,7 @@ class MLP:
     seed : int or None
         Seeds initialisation and shuffling: same seed, same data, same weights.
     backend : {"numba", "numpy"}, default "numba"
-        "numpy" runs the plain NumPy reference (:mod:`kernels.reference`).
+        "numpy" runs the plain NumPy reference (:mod:`fastnn.kernels.reference`).
     specialise : "auto", True or False, default "auto"
         Per-sample training (``batch_size=1``) can run a loop generated and
         compiled for this network's layer widths (several times faster than the
@@ -484,7 +479,7 @@ class MLP:
 
     @property
     def loss_code(self) -> int:
-        """int: the output/loss pair's code (:mod:`kernels.codes`)."""
+        """int: the output/loss pair's code (:mod:`fastnn.kernels.codes`)."""
         return self._loss_code
 
     @property
@@ -499,7 +494,7 @@ class MLP:
 
     @property
     def layout(self) -> NDArray[np.int64]:
-        """ndarray: the layer table the kernels read (:mod:`kernels.codes`), read-only."""
+        """ndarray: the layer table the kernels read (:mod:`fastnn.kernels.codes`), read-only."""
         view = self._layout.view()
         view.flags.writeable = False
         return view
@@ -615,7 +610,7 @@ class MLP:
             # The compiled forward pass skips zero inputs, which would hide a NaN
             # weight (0 * NaN is NaN); non-finite weights get the reference's
             # exact propagation.
-            k = kernels.reference
+            k = reference
         units = int(self._layout[:, codes.FAN_OUT].sum())
         chunk = min(PREDICT_CHUNK, X.shape[0])
         acts = np.zeros(chunk * units, dtype=self._dtype)
@@ -1246,7 +1241,7 @@ class _EpochRunner:
         self.state = opt.bind(net._n_params, net._dtype)
         self.hyper = opt.hyper_vector(net._dtype)
         if self.schedule is not None:
-            self.hyper[HYPER_STEP_DECAY] = self.schedule.step_decay
+            self.hyper[codes.STEP_DECAY] = self.schedule.step_decay
         self.kernel = _sample_kernel(net, opt.code, self.hyper, self.specialised)[0]
 
     def _run(self, order, step_losses, correct):
@@ -1355,16 +1350,16 @@ def _epoch_order(rng, identity, order, shuffle):
 def _sample_kernel(net, opt_code, hyper, specialised):
     """Return ``(train_epoch kernel, spec)`` of a per-sample epoch of ``net``.
 
-    ``spec`` is the generated loop's :class:`kernels.generated.Spec`, or None when
+    ``spec`` is the generated loop's :class:`fastnn.codegen.generator.Spec`, or None when
     the generic loop runs (not ``specialised``, or a layout the generator does not
     cover).
     """
     if specialised and not any(net._dropout):  # generated loops have no dropout
-        spec = _specialised.spec_for(
+        spec = loop_cache.spec_for(
             net._sizes, net._layout, net._loss_code, net._dtype, opt_code, hyper
         )
         if spec is not None:
-            return _specialised.kernel_for(spec), spec
+            return loop_cache.kernel_for(spec), spec
     return net._kernels.train_epoch_sample, None
 
 

@@ -33,7 +33,7 @@ import os
 
 import numpy as np
 
-from kernels import codes
+from fastnn.kernels import codes
 
 __all__ = ["to_onnx", "DEFAULT_OPSET", "INPUT_NAME", "OUTPUT_NAME"]
 

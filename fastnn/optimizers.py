@@ -2,7 +2,7 @@
 
 Each class mirrors its ``torch.optim`` namesake (formulas, defaults, argument
 names), so a run can be checked step by step against PyTorch. The arithmetic
-lives in :mod:`kernels.optimizers`; an object only validates, stores the
+lives in :mod:`fastnn.kernels.optimizers`; an object only validates, stores the
 hyper-parameters, and owns its state (``state_``, shape ``(3, n_params)``,
 and ``step_``, the number of steps taken), so that ``partial_fit`` continues
 exactly where it stopped.
@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from kernels import codes, first_non_finite
-from kernels.optimizers import HYPER_SIZE, STATE_ROWS
+from fastnn.kernels import codes, first_non_finite
+from fastnn.kernels.codes import STATE_ROWS
 
 __all__ = [
     "Optimizer",
@@ -106,9 +106,9 @@ class Optimizer:
                 f"{dtype.name} network: rounded to {dtype.name}, {error}; choose values "
                 f"{dtype.name} can hold"
             ) from None
-        hyper = np.zeros(HYPER_SIZE, dtype=dtype)
-        values = self._slots()
-        hyper[: len(values)] = values
+        hyper = np.zeros(codes.HYPER_SIZE, dtype=dtype)
+        for slot, value in self._slots().items():
+            hyper[slot] = value
         return hyper
 
     def _check_hyper_parameters(self):
@@ -138,7 +138,8 @@ class Optimizer:
         # The normal form: amsgrad=10**400 is True here, and rounds as a flag.
         return self.get_params()
 
-    def _slots(self) -> list[float]:
+    def _slots(self) -> dict[int, float]:
+        """The hyper-parameters by their slot in the kernels' vector (``codes.LR``, ...)."""
         raise NotImplementedError
 
     def get_params(self) -> dict[str, Any]:
@@ -395,7 +396,13 @@ class SGD(Optimizer):
             )
 
     def _slots(self):
-        return [self.lr, self.momentum, self.dampening, float(self.nesterov), self.weight_decay]
+        return {
+            codes.LR: self.lr,
+            codes.SGD_MOMENTUM: self.momentum,
+            codes.SGD_DAMPENING: self.dampening,
+            codes.SGD_NESTEROV: float(self.nesterov),
+            codes.WEIGHT_DECAY: self.weight_decay,
+        }
 
 
 class Momentum(SGD):
@@ -443,7 +450,12 @@ class AdaGrad(Optimizer):
         self.weight_decay = _check_number("weight_decay", weight_decay, low=0.0)
 
     def _slots(self):
-        return [self.lr, self.lr_decay, self.eps, 0.0, self.weight_decay]
+        return {
+            codes.LR: self.lr,
+            codes.ADAGRAD_LR_DECAY: self.lr_decay,
+            codes.ADAGRAD_EPS: self.eps,
+            codes.WEIGHT_DECAY: self.weight_decay,
+        }
 
 
 class RMSProp(Optimizer):
@@ -485,14 +497,14 @@ class RMSProp(Optimizer):
         self.weight_decay = _check_number("weight_decay", weight_decay, low=0.0)
 
     def _slots(self):
-        return [
-            self.lr,
-            self.alpha,
-            self.eps,
-            self.momentum,
-            self.weight_decay,
-            float(self.centered),
-        ]
+        return {
+            codes.LR: self.lr,
+            codes.RMSPROP_ALPHA: self.alpha,
+            codes.RMSPROP_EPS: self.eps,
+            codes.RMSPROP_MOMENTUM: self.momentum,
+            codes.WEIGHT_DECAY: self.weight_decay,
+            codes.RMSPROP_CENTERED: float(self.centered),
+        }
 
 
 class Adadelta(Optimizer):
@@ -523,7 +535,12 @@ class Adadelta(Optimizer):
         self.weight_decay = _check_number("weight_decay", weight_decay, low=0.0)
 
     def _slots(self):
-        return [self.lr, self.rho, self.eps, 0.0, self.weight_decay]
+        return {
+            codes.LR: self.lr,
+            codes.ADADELTA_RHO: self.rho,
+            codes.ADADELTA_EPS: self.eps,
+            codes.WEIGHT_DECAY: self.weight_decay,
+        }
 
 
 def _check_betas(betas: Any) -> tuple[float, float]:
@@ -576,15 +593,15 @@ class Adam(Optimizer):
         coupled, decoupled = (
             (0.0, self.weight_decay) if self._decoupled else (self.weight_decay, 0.0)
         )
-        return [
-            self.lr,
-            self.betas[0],
-            self.betas[1],
-            self.eps,
-            coupled,
-            float(self.amsgrad),
-            decoupled,
-        ]
+        return {
+            codes.LR: self.lr,
+            codes.ADAM_BETA1: self.betas[0],
+            codes.ADAM_BETA2: self.betas[1],
+            codes.ADAM_EPS: self.eps,
+            codes.WEIGHT_DECAY: coupled,
+            codes.ADAM_AMSGRAD: float(self.amsgrad),
+            codes.ADAMW_DECAY: decoupled,
+        }
 
 
 class AdamW(Adam):

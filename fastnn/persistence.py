@@ -35,7 +35,7 @@ from numpy.lib import format as npy_format
 from fastnn import optimizers as optimizers_module
 from fastnn._atomic import atomic_write, file_kind
 from fastnn._checks import DTYPES, check_dtype
-from kernels.optimizers import STATE_ROWS
+from fastnn.kernels.codes import STATE_ROWS
 
 if TYPE_CHECKING:
     from fastnn.model import MLP

@@ -7,7 +7,7 @@ its hyper-parameters, a batch size, a number of epochs) on one data set and retu
 - Configurations that can share a compiled loop (same layer widths, activations,
   output, dtype, batch size, optimizer kind, and the same per-sample loop, generic
   or generated for the layout) form a *group*. Each epoch of a group is one call of
-  a parallel kernel (:mod:`kernels.parallel`, or the generated module's
+  a parallel kernel (:mod:`fastnn.kernels.parallel`, or the generated module's
   ``train_models``): ``numba.prange`` over the networks, each thread owning its
   network's weights, optimizer state, sample order and work buffers. The data are
   shared, read-only; nothing is written by two threads.
@@ -57,6 +57,7 @@ from numpy.typing import ArrayLike
 
 from fastnn import optimizers as optimizers_module
 from fastnn._checks import check_int
+from fastnn.kernels.codes import HYPER_SIZE, STATE_ROWS
 from fastnn.model import (
     MLP,
     History,
@@ -67,7 +68,6 @@ from fastnn.model import (
     _sample_kernel,
     _Workspace,
 )
-from kernels.optimizers import HYPER_SIZE, STATE_ROWS
 
 if TYPE_CHECKING:
     from distributed import Client

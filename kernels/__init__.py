@@ -1,20 +1,20 @@
 """Compiled Numba kernels of fastnn: arrays in, arrays out, no Python objects.
 
-This package never imports :mod:`fastnn`. :mod:`kernels.reference` holds a plain
+This package never imports :mod:`fastnn`. :mod:`fastnn.kernels.reference` holds a plain
 NumPy twin of every name in :data:`KERNEL_NAMES`, with the same signature.
 """
 
-from kernels.activations import (
+from .activations import (
     activation_backward,
     activation_derivative,
     activation_forward,
     softmax,
 )
-from kernels.checks import cast_first_non_finite, first_non_finite
-from kernels.dense import dense_backward_input, dense_backward_params, dense_forward
-from kernels.losses import count_correct, loss_and_delta, loss_delta, loss_value, output_activation
-from kernels.network import backward, forward, gradient, layer_block, layer_weights, predict
-from kernels.optimizers import (
+from .checks import cast_first_non_finite, first_non_finite
+from .dense import dense_backward_input, dense_backward_params, dense_forward
+from .losses import count_correct, loss_and_delta, loss_delta, loss_value, output_activation
+from .network import backward, forward, gradient, layer_block, layer_weights, predict
+from .optimizers import (
     adadelta_step,
     adagrad_step,
     adam_step,
@@ -22,8 +22,8 @@ from kernels.optimizers import (
     rmsprop_step,
     sgd_step,
 )
-from kernels.parallel import train_models_batch, train_models_sample
-from kernels.train import train_epoch_batch, train_epoch_sample
+from .parallel import train_models_batch, train_models_sample
+from .train import train_epoch_batch, train_epoch_sample
 
 __all__ = [
     "dense_forward",

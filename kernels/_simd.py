@@ -4,7 +4,7 @@ Numba has no vector type, and LLVM's auto-vectoriser cannot keep a layer's
 running sums in registers across a loop that also stores into ``theta``: it
 cannot prove that the two arrays do not overlap, so every sum is loaded and
 stored again for each input row. These intrinsics give the generated kernels
-(:mod:`kernels.generated`) LLVM vectors as ordinary SSA values: a vector held in
+(:mod:`fastnn.codegen.generator`) LLVM vectors as ordinary SSA values: a vector held in
 a local variable lives in a register for as long as the code keeps it, whatever
 the arrays around it do.
 
@@ -15,7 +15,7 @@ offset. The generator cuts a row into vectors of exact widths (a 40-wide row is
 stalls the next row's loads (measured: 7.7 ns per 40-wide row masked, 1.5 ns
 unmasked).
 
-Arithmetic follows the kernels' fastmath flags (:mod:`kernels._jit`): products
+Arithmetic follows the kernels' fastmath flags (:mod:`fastnn.kernels._jit`): products
 and sums may be fused into FMAs and reductions reassociated, but NaN and inf
 still propagate. ``relu`` keeps NaN (``v < 0 ? 0 : v``), as ``np.maximum(0, v)``
 does.

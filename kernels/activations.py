@@ -1,16 +1,16 @@
 """Activations: forward, derivative written from the output, softmax.
 
 Every function works on 2-D arrays ``(batch, units)`` and selects the
-activation by its integer code (:mod:`kernels.codes`). Derivatives take the
+activation by its integer code (:mod:`fastnn.kernels.codes`). Derivatives take the
 activation's *output* ``a``, as the course writes them (sigmoid' = a(1-a)), so
 the forward pass need not keep pre-activations. ReLU'(0) is 0. NaN propagates
-exactly as in :mod:`kernels.reference` (ReLU of NaN is NaN, as ``np.maximum``).
+exactly as in :mod:`fastnn.kernels.reference` (ReLU of NaN is NaN, as ``np.maximum``).
 """
 
 import numpy as np
 
-from kernels._jit import jit
-from kernels.codes import IDENTITY, LEAKY_RELU, LEAKY_RELU_SLOPE, RELU, SIGMOID, STEP, TANH
+from ._jit import jit
+from .codes import IDENTITY, LEAKY_RELU, LEAKY_RELU_SLOPE, RELU, SIGMOID, STEP, TANH
 
 
 @jit

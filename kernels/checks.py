@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from kernels._jit import jit
+from ._jit import jit
 
 # Elements summed per block before the sum is tested; a bad block is rescanned.
 _BLOCK = 4096

@@ -1,7 +1,7 @@
 """Integer codes shared by the compiled kernels, the reference and the API.
 
 Kernels take plain integers instead of strings so that a whole network is
-described by one integer table (see ``layout`` in :mod:`kernels.train`).
+described by one integer table (see ``layout`` in :mod:`fastnn.kernels.train`).
 """
 
 # Activations (hidden layers; SOFTMAX only at the output).
@@ -31,12 +31,42 @@ SIGMOID_BCE = 2  # sigmoid output, binary cross-entropy
 
 OUTPUT_CODES = {"identity": MSE, "softmax": SOFTMAX_CE, "sigmoid": SIGMOID_BCE}
 
-# Optimizers: one elementwise step each (hyper-parameter slots in kernels.optimizers).
+# Optimizers: one elementwise step each (kernels.optimizers).
 SGD = 0
 ADAGRAD = 1
 RMSPROP = 2
 ADADELTA = 3
 ADAM = 4
+
+# An optimizer's hyper-parameters travel as one vector of HYPER_SIZE slots, in the
+# parameters' dtype. Slots LR, WEIGHT_DECAY and STEP_DECAY mean the same for every
+# optimizer; the others depend on it (a slot an optimizer does not use stays 0).
+HYPER_SIZE = 8
+LR = 0
+WEIGHT_DECAY = 4  # L2: added to the gradient (g += wd * theta)
+STEP_DECAY = 7  # per-step inverse-time decay of LR (kernels.optimizers.step_lr)
+SGD_MOMENTUM = 1
+SGD_DAMPENING = 2
+SGD_NESTEROV = 3  # 0 or 1
+ADAGRAD_LR_DECAY = 1
+ADAGRAD_EPS = 2
+RMSPROP_ALPHA = 1
+RMSPROP_EPS = 2
+RMSPROP_MOMENTUM = 3
+RMSPROP_CENTERED = 5  # 0 or 1
+ADADELTA_RHO = 1
+ADADELTA_EPS = 2
+ADAM_BETA1 = 1
+ADAM_BETA2 = 2
+ADAM_EPS = 3
+ADAM_AMSGRAD = 5  # 0 or 1
+ADAMW_DECAY = 6  # decoupled weight decay (theta *= 1 - lr * wd before the step)
+
+# Optimizer state: STATE_ROWS vectors of the parameters' layout (rows an optimizer
+# does not use stay 0): SGD [momentum_buffer]; AdaGrad [sum]; RMSProp [square_avg,
+# grad_avg, momentum_buffer]; Adadelta [square_avg, acc_delta]; Adam [exp_avg,
+# exp_avg_sq, max_exp_avg_sq].
+STATE_ROWS = 3
 
 # Columns of the layout table: one row per dense layer.
 FAN_IN = 0

@@ -8,7 +8,7 @@ around it.
 
 import numpy as np
 
-from kernels._jit import jit
+from ._jit import jit
 
 # Below this many multiply-adds a hand loop beats the cost of calling BLAS.
 BLAS_MIN_WORK = 16384

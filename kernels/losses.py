@@ -13,9 +13,9 @@ Loss values are accumulated and returned in float64 whatever the dtype.
 
 import numpy as np
 
-from kernels._jit import jit
-from kernels.activations import _sigmoid_scalar, softmax
-from kernels.codes import SIGMOID_BCE, SOFTMAX_CE
+from ._jit import jit
+from .activations import _sigmoid_scalar, softmax
+from .codes import SIGMOID_BCE, SOFTMAX_CE
 
 
 @jit

@@ -1,7 +1,7 @@
 """Whole-network forward and backward passes over a batch.
 
 A network is a flat parameter vector ``theta`` plus an integer ``layout`` table,
-one row per dense layer with the columns of :mod:`kernels.codes` (FAN_IN,
+one row per dense layer with the columns of :mod:`fastnn.kernels.codes` (FAN_IN,
 FAN_OUT, W_OFFSET, B_OFFSET, ACTIVATION, UNIT_OFFSET). Layer ``l`` holds
 ``W = theta[W_OFFSET : W_OFFSET + FAN_IN*FAN_OUT].reshape(FAN_IN, FAN_OUT)`` and
 ``b = theta[B_OFFSET : B_OFFSET + FAN_OUT]``.
@@ -12,11 +12,11 @@ block starting at ``batch * UNIT_OFFSET``. The output layer's block of ``acts``
 holds the logits; the output activation goes to a separate ``y``.
 """
 
-from kernels._jit import jit
-from kernels.activations import activation_backward, activation_forward
-from kernels.codes import ACTIVATION, B_OFFSET, FAN_IN, FAN_OUT, UNIT_OFFSET, W_OFFSET
-from kernels.dense import dense_backward_input, dense_backward_params, dense_forward
-from kernels.losses import loss_and_delta, output_activation
+from ._jit import jit
+from .activations import activation_backward, activation_forward
+from .codes import ACTIVATION, B_OFFSET, FAN_IN, FAN_OUT, UNIT_OFFSET, W_OFFSET
+from .dense import dense_backward_input, dense_backward_params, dense_forward
+from .losses import loss_and_delta, output_activation
 
 
 @jit

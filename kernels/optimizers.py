@@ -3,38 +3,42 @@
 Formulas and defaults follow ``torch.optim`` (docs/design.md, section 3). Each optimizer is
 described by three arrays the caller owns:
 
-- ``hyper``: hyper-parameters in the slots below (same dtype as ``theta``);
-- ``state``: shape ``(STATE_ROWS, n_params)``, the state vectors, zero at start;
+- ``hyper``: hyper-parameters in the named slots of :mod:`.codes` (``LR``,
+  ``SGD_MOMENTUM``, ``ADAM_BETA1``, ...), in the dtype of ``theta``;
+- ``state``: shape ``(STATE_ROWS, n_params)``, the state vectors, zero at start (which
+  row holds what: :mod:`.codes`);
 - ``step``: int64 array of length 1, the number of steps taken so far.
-
-Hyper-parameter slots (index into ``hyper``):
-
-====  ========  =========  =========  ========  ============  ========  =========
-slot  SGD       AdaGrad    RMSProp    Adadelta  Adam / AdamW
-====  ========  =========  =========  ========  ============  ========  =========
-0     lr        lr         lr         lr        lr
-1     momentum  lr_decay   alpha      rho       beta1
-2     dampening eps        eps        eps       beta2
-3     nesterov  (unused)   momentum   (unused)  eps
-4     wd        wd         wd         wd        wd (added to g)
-5                          centered             amsgrad
-6                                               wd (decoupled, AdamW)
-7     per-step inverse-time decay of lr, every optimizer (see :func:`step_lr`)
-====  ========  =========  =========  ========  ============  ========  =========
-
-State rows: SGD ``[momentum_buffer]``; AdaGrad ``[sum]``; RMSProp
-``[square_avg, grad_avg, momentum_buffer]``; Adadelta ``[square_avg,
-acc_delta]``; Adam ``[exp_avg, exp_avg_sq, max_exp_avg_sq]``.
 """
 
 import numpy as np
 
-from kernels._jit import jit
-from kernels.codes import ADADELTA, ADAGRAD, ADAM, RMSPROP, SGD
-
-HYPER_SIZE = 8
-STATE_ROWS = 3
-
+from ._jit import jit
+from .codes import (
+    ADADELTA,
+    ADADELTA_EPS,
+    ADADELTA_RHO,
+    ADAGRAD,
+    ADAGRAD_EPS,
+    ADAGRAD_LR_DECAY,
+    ADAM,
+    ADAM_AMSGRAD,
+    ADAM_BETA1,
+    ADAM_BETA2,
+    ADAM_EPS,
+    ADAMW_DECAY,
+    LR,
+    RMSPROP,
+    RMSPROP_ALPHA,
+    RMSPROP_CENTERED,
+    RMSPROP_EPS,
+    RMSPROP_MOMENTUM,
+    SGD,
+    SGD_DAMPENING,
+    SGD_MOMENTUM,
+    SGD_NESTEROV,
+    STEP_DECAY,
+    WEIGHT_DECAY,
+)
 
 # Decaying state (momentum buffers, running averages) of a parameter whose
 # gradient stays zero (a blank pixel's weights) shrinks geometrically until it
@@ -50,11 +54,11 @@ STATE_ROWS = 3
 def step_lr(hyper, t):
     """The learning rate of step ``t`` (from 1): ``lr / (1 + decay * (t - 1))``.
 
-    ``decay`` is slot 7, the per-step inverse-time decay of
+    ``decay`` is slot ``STEP_DECAY``, the per-step inverse-time decay of
     :class:`fastnn.schedules.InverseTimeDecay`; with 0 this is ``lr`` exactly.
     Computed in float64 and rounded once to the parameters' dtype.
     """
-    return hyper.dtype.type(np.float64(hyper[0]) / (1.0 + np.float64(hyper[7]) * (t - 1)))
+    return hyper.dtype.type(np.float64(hyper[LR]) / (1.0 + np.float64(hyper[STEP_DECAY]) * (t - 1)))
 
 
 @jit
@@ -82,13 +86,9 @@ def flush(value, tiny):
 def sgd_step(theta, grad, state, hyper, t):
     """SGD with optional momentum, dampening, Nesterov and weight decay (step ``t``)."""
     dt = theta.dtype.type
-    lr, momentum, dampening, nesterov, decay = (
-        step_lr(hyper, t),
-        hyper[1],
-        hyper[2],
-        hyper[3],
-        hyper[4],
-    )
+    lr = step_lr(hyper, t)
+    momentum, dampening = hyper[SGD_MOMENTUM], hyper[SGD_DAMPENING]
+    nesterov, decay = hyper[SGD_NESTEROV], hyper[WEIGHT_DECAY]
     n = theta.shape[0]
     if momentum == 0:
         for k in range(n):
@@ -115,7 +115,8 @@ def sgd_step(theta, grad, state, hyper, t):
 def adagrad_step(theta, grad, state, hyper, t):
     """AdaGrad: ``s += g**2; theta -= lr / (1 + (t-1)*lr_decay) * g / (sqrt(s) + eps)``."""
     dt = theta.dtype.type
-    lr, lr_decay, eps, decay = step_lr(hyper, t), hyper[1], hyper[2], hyper[4]
+    lr, lr_decay = step_lr(hyper, t), hyper[ADAGRAD_LR_DECAY]
+    eps, decay = hyper[ADAGRAD_EPS], hyper[WEIGHT_DECAY]
     clr = dt(lr / (1.0 + (t - 1) * lr_decay))
     total = state[0]
     for k in range(theta.shape[0]):
@@ -129,14 +130,9 @@ def adagrad_step(theta, grad, state, hyper, t):
 def rmsprop_step(theta, grad, state, hyper, t):
     """RMSProp, optionally centered and with momentum, as ``torch.optim.RMSprop``."""
     dt = theta.dtype.type
-    lr, alpha, eps, momentum, decay, centered = (
-        step_lr(hyper, t),
-        hyper[1],
-        hyper[2],
-        hyper[3],
-        hyper[4],
-        hyper[5],
-    )
+    lr, alpha, eps = step_lr(hyper, t), hyper[RMSPROP_ALPHA], hyper[RMSPROP_EPS]
+    momentum, centered = hyper[RMSPROP_MOMENTUM], hyper[RMSPROP_CENTERED]
+    decay = hyper[WEIGHT_DECAY]
     keep = dt(1) - alpha
     tiny = smallest_normal(theta)
     square_avg, grad_avg, buf = state[0], state[1], state[2]
@@ -181,7 +177,8 @@ def adadelta_step(theta, grad, state, hyper, t):
     """Adadelta: ``v = rho v + (1-rho) g**2; d = sqrt(u+eps)/sqrt(v+eps) g``, then
     ``u = rho u + (1-rho) d**2`` and ``theta -= lr d``."""
     dt = theta.dtype.type
-    lr, rho, eps, decay = step_lr(hyper, t), hyper[1], hyper[2], hyper[4]
+    lr, rho = step_lr(hyper, t), hyper[ADADELTA_RHO]
+    eps, decay = hyper[ADADELTA_EPS], hyper[WEIGHT_DECAY]
     keep = dt(1) - rho
     tiny = smallest_normal(theta)
     square_avg, acc_delta = state[0], state[1]
@@ -196,10 +193,11 @@ def adadelta_step(theta, grad, state, hyper, t):
 
 @jit
 def adam_step(theta, grad, state, hyper, t):
-    """Adam / AdamW (decoupled decay in slot 6), optionally AMSGrad."""
+    """Adam / AdamW (decoupled decay in slot ``ADAMW_DECAY``), optionally AMSGrad."""
     dt = theta.dtype.type
-    lr, beta1, beta2, eps = step_lr(hyper, t), hyper[1], hyper[2], hyper[3]
-    decay, amsgrad, decoupled = hyper[4], hyper[5], hyper[6]
+    lr, beta1, beta2 = step_lr(hyper, t), hyper[ADAM_BETA1], hyper[ADAM_BETA2]
+    eps, decay = hyper[ADAM_EPS], hyper[WEIGHT_DECAY]
+    amsgrad, decoupled = hyper[ADAM_AMSGRAD], hyper[ADAMW_DECAY]
     step_size = dt(lr / (1.0 - float(beta1) ** t))
     correction2_sqrt = dt(np.sqrt(1.0 - float(beta2) ** t))
     keep1 = dt(1) - beta1
@@ -238,7 +236,7 @@ def optimizer_step(code, theta, grad, state, hyper, step):
     Parameters
     ----------
     code : int
-        SGD, ADAGRAD, RMSPROP, ADADELTA or ADAM (:mod:`kernels.codes`).
+        SGD, ADAGRAD, RMSPROP, ADADELTA or ADAM (:mod:`fastnn.kernels.codes`).
     theta, grad : ndarray, shape (n_params,)
     state : ndarray, shape (STATE_ROWS, n_params)
     hyper : ndarray, shape (HYPER_SIZE,)

@@ -19,8 +19,8 @@ receives network ``m``'s completed steps.
 
 from numba import prange
 
-from kernels._jit import jit
-from kernels.train import train_epoch_batch, train_epoch_sample
+from ._jit import jit
+from .train import train_epoch_batch, train_epoch_sample
 
 
 @jit(parallel=True)
@@ -45,7 +45,7 @@ def train_models_sample(
     dropouts,
     dropout_keys,
 ):
-    """One per-sample epoch of each network (see :func:`kernels.train.train_epoch_sample`)."""
+    """One per-sample epoch of each network (see :func:`.train.train_epoch_sample`)."""
     for m in prange(thetas.shape[0]):
         done[m] = train_epoch_sample(
             thetas[m],
@@ -94,7 +94,7 @@ def train_models_batch(
     dropouts,
     dropout_keys,
 ):
-    """One mini-batch epoch of each network (see :func:`kernels.train.train_epoch_batch`)."""
+    """One mini-batch epoch of each network (see :func:`.train.train_epoch_batch`)."""
     for m in prange(thetas.shape[0]):
         done[m] = train_epoch_batch(
             thetas[m],

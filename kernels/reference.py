@@ -1,6 +1,6 @@
 """The compiled kernels again, in plain textbook NumPy: the definition of correct.
 
-Every public kernel of :mod:`kernels` has a twin here with the same name and
+Every public kernel of :mod:`fastnn.kernels` has a twin here with the same name and
 signature, written the way the course writes it (``u = np.dot(x, W) + b``,
 ``delta = np.dot(delta, W.T) * f'(a)``, whole-vector optimizer formulas). The
 tests compare each kernel to its twin, and ``MLP(backend="numpy")`` trains on
@@ -9,7 +9,8 @@ these functions: it is the NumPy baseline of every benchmark.
 
 import numpy as np
 
-from kernels.codes import (
+from . import codes as slot
+from .codes import (
     ACTIVATION,
     ADADELTA,
     ADAGRAD,
@@ -144,13 +145,15 @@ def count_correct(loss_code, y, t):
 
 
 def step_lr(hyper, t):
-    # lr / (1 + decay * (t - 1)), decay in slot 7 (0: lr itself), in float64.
-    return hyper.dtype.type(float(hyper[0]) / (1.0 + float(hyper[7]) * (t - 1)))
+    # lr / (1 + decay * (t - 1)), in float64 (decay 0: lr itself).
+    decay = float(hyper[slot.STEP_DECAY])
+    return hyper.dtype.type(float(hyper[slot.LR]) / (1.0 + decay * (t - 1)))
 
 
 def sgd_step(theta, grad, state, hyper, t):
-    lr, momentum, dampening, nesterov, decay = hyper[:5]
     lr = step_lr(hyper, t)
+    momentum, dampening = hyper[slot.SGD_MOMENTUM], hyper[slot.SGD_DAMPENING]
+    nesterov, decay = hyper[slot.SGD_NESTEROV], hyper[slot.WEIGHT_DECAY]
     g = grad + decay * theta if decay != 0 else grad
     if momentum != 0:
         buf = state[0]
@@ -163,7 +166,8 @@ def sgd_step(theta, grad, state, hyper, t):
 
 
 def adagrad_step(theta, grad, state, hyper, t):
-    lr, lr_decay, eps, decay = step_lr(hyper, t), hyper[1], hyper[2], hyper[4]
+    lr, lr_decay = step_lr(hyper, t), hyper[slot.ADAGRAD_LR_DECAY]
+    eps, decay = hyper[slot.ADAGRAD_EPS], hyper[slot.WEIGHT_DECAY]
     g = grad + decay * theta if decay != 0 else grad
     clr = lr / (1 + (t - 1) * lr_decay)
     state[0] += g * g
@@ -171,8 +175,9 @@ def adagrad_step(theta, grad, state, hyper, t):
 
 
 def rmsprop_step(theta, grad, state, hyper, t):
-    lr, alpha, eps, momentum, decay, centered = hyper[:6]
-    lr = step_lr(hyper, t)
+    lr, alpha, eps = step_lr(hyper, t), hyper[slot.RMSPROP_ALPHA], hyper[slot.RMSPROP_EPS]
+    momentum, centered = hyper[slot.RMSPROP_MOMENTUM], hyper[slot.RMSPROP_CENTERED]
+    decay = hyper[slot.WEIGHT_DECAY]
     g = grad + decay * theta if decay != 0 else grad
     square_avg, grad_avg, buf = state
     square_avg[...] = alpha * square_avg + (1 - alpha) * g * g
@@ -190,7 +195,8 @@ def rmsprop_step(theta, grad, state, hyper, t):
 
 
 def adadelta_step(theta, grad, state, hyper, t):
-    lr, rho, eps, decay = step_lr(hyper, t), hyper[1], hyper[2], hyper[4]
+    lr, rho = step_lr(hyper, t), hyper[slot.ADADELTA_RHO]
+    eps, decay = hyper[slot.ADADELTA_EPS], hyper[slot.WEIGHT_DECAY]
     g = grad + decay * theta if decay != 0 else grad
     square_avg, acc_delta = state[0], state[1]
     square_avg[...] = rho * square_avg + (1 - rho) * g * g
@@ -200,8 +206,9 @@ def adadelta_step(theta, grad, state, hyper, t):
 
 
 def adam_step(theta, grad, state, hyper, t):
-    lr, beta1, beta2, eps, decay, amsgrad, decoupled = hyper[:7]
-    lr = step_lr(hyper, t)
+    lr, beta1, beta2 = step_lr(hyper, t), hyper[slot.ADAM_BETA1], hyper[slot.ADAM_BETA2]
+    eps, decay = hyper[slot.ADAM_EPS], hyper[slot.WEIGHT_DECAY]
+    amsgrad, decoupled = hyper[slot.ADAM_AMSGRAD], hyper[slot.ADAMW_DECAY]
     if decoupled != 0:
         theta *= 1 - lr * decoupled
     g = grad + decay * theta if decay != 0 else grad

@@ -12,16 +12,16 @@ Dropout (inverted): with rate ``p`` for a hidden layer, each of its outputs is k
 with probability ``1 - p`` and scaled by ``1 / (1 - p)`` during training. Which
 units are kept comes from :func:`dropout_uniform`, a hash of the network's dropout
 key, the global step count, the row within the batch and the unit: the same
-stream in every kernel and in :mod:`kernels.reference`, whatever order or
+stream in every kernel and in :mod:`fastnn.kernels.reference`, whatever order or
 chunks the epoch runs in.
 """
 
 import numpy as np
 
-from kernels._intrinsics import prefetch_row
-from kernels._jit import jit
-from kernels.activations import activation_forward, activation_scalar, derivative_scalar
-from kernels.codes import (
+from ._intrinsics import prefetch_row
+from ._jit import jit
+from .activations import activation_forward, activation_scalar, derivative_scalar
+from .codes import (
     ACTIVATION,
     B_OFFSET,
     FAN_IN,
@@ -32,29 +32,25 @@ from kernels.codes import (
     MSE,
     RELU,
     SGD,
+    SGD_MOMENTUM,
     SIGMOID,
     SIGMOID_BCE,
     SOFTMAX_CE,
     UNIT_OFFSET,
     W_OFFSET,
+    WEIGHT_DECAY,
 )
-from kernels.dense import dense_backward_input, dense_backward_params, dense_forward
-from kernels.losses import count_correct, loss_and_delta
-from kernels.network import backward, forward, layer_block, layer_weights
-from kernels.optimizers import optimizer_step, step_lr
+from .dense import dense_backward_input, dense_backward_params, dense_forward
+from .losses import count_correct, loss_and_delta
+from .network import backward, forward, layer_block, layer_weights
+from .optimizers import optimizer_step, step_lr
+from .tuning import SKIP_ZEROS_MIN_WIDTH, WIDE_INPUT
 
 # The per-sample loop works on flat indices into theta, X and the work buffers
 # rather than on array views: at a few dozen nanoseconds per sample, creating
 # views (and their reference counts) would cost more than the arithmetic. The
 # indices are unsigned (`layout` arrives as uint64) because Numba wraps negative
 # signed indices around, and that per-access check stops LLVM vectorising.
-
-# Skipping a zero input (a blank pixel, an inactive ReLU) saves a row of work
-# but costs a branch that mispredicts often; it pays only for wide rows.
-SKIP_ZEROS_MIN_WIDTH = 16
-# Inputs this wide (images) have long runs of zeros in the same places, so
-# skipping them branches predictably even when the layer's rows are narrow.
-WIDE_INPUT = 64
 
 # Multipliers of the dropout hash (splitmix64's, and two odd constants).
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -162,7 +158,7 @@ def _activate_flat(code, acts, start, count):
 
 
 @jit(inline=True)
-def _sample_loss_delta(loss_code, acts, start, T, row, y, delta):
+def sample_loss_delta(loss_code, acts, start, T, row, y, delta):
     # Output activation, loss and delta (y - t) for one sample; returns the loss.
     n_out = y.shape[0]
     loss = 0.0
@@ -196,7 +192,7 @@ def _sample_loss_delta(loss_code, acts, start, T, row, y, delta):
 
 
 @jit(inline=True)
-def _sample_correct(loss_code, y, T, row):
+def sample_correct(loss_code, y, T, row):
     n_out = y.shape[0]
     if loss_code == SOFTMAX_CE:
         best_y = 0
@@ -381,12 +377,12 @@ def train_epoch_sample(
     order : ndarray of int64, shape (n_steps,)
         Row of ``X`` used at each step.
     opt_code, state, hyper, step
-        The optimizer (:mod:`kernels.optimizers`); ``state`` and ``step`` are
+        The optimizer (:mod:`fastnn.kernels.optimizers`); ``state`` and ``step`` are
         updated in place.
     grad : ndarray, shape (n_params,)
         Work buffer (unused by plain SGD, which updates ``theta`` directly).
     acts, deltas : ndarray, shape (>= units,)
-        Work buffers (:mod:`kernels.network`).
+        Work buffers (:mod:`fastnn.kernels.network`).
     y : ndarray, shape (1, outputs)
         Work buffer.
     step_losses, step_correct : ndarray of float64, shape (n_steps,)
@@ -403,7 +399,7 @@ def train_epoch_sample(
     """
     n_steps = order.shape[0]
     last_units = np.uint64(layout[layout.shape[0] - 1, UNIT_OFFSET])
-    plain_sgd = opt_code == SGD and hyper[1] == 0 and hyper[4] == 0
+    plain_sgd = opt_code == SGD and hyper[SGD_MOMENTUM] == 0 and hyper[WEIGHT_DECAY] == 0
     y_row = y[0]
     unsigned_layout = layout.astype(np.uint64)
     dropping = False
@@ -433,10 +429,10 @@ def train_epoch_sample(
         if dropping:
             dropout_keep(unsigned_layout, dropout, key, step[0], 0, keep, 0)
         _sample_forward(theta, unsigned_layout, X, row, acts, first_layer, keep, dropping)
-        loss = _sample_loss_delta(loss_code, acts, last_units, T, row, y_row, deltas)
+        loss = sample_loss_delta(loss_code, acts, last_units, T, row, y_row, deltas)
         step_losses[s] = loss
         if loss_code != MSE:  # regression leaves the (untouched, zero) counts alone
-            step_correct[s] = _sample_correct(loss_code, y_row, T, row)
+            step_correct[s] = sample_correct(loss_code, y_row, T, row)
         if not np.isfinite(loss):
             return s
         lr = step_lr(hyper, step[0] + 1)

@@ -6,11 +6,9 @@ import threading
 
 import numpy as np
 import pytest
+from fastnn.kernels import codes, reference
 
-import kernels
-import kernels.reference as reference
-from fastnn import MLP, ConcurrentUseError, TrainingDivergedError, functions, optimizers
-from kernels import codes
+from fastnn import MLP, ConcurrentUseError, TrainingDivergedError, functions, kernels, optimizers
 
 # ---------------------------------------------------------------- NaN propagates
 

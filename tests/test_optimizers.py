@@ -4,11 +4,10 @@ import math
 
 import numpy as np
 import pytest
+from fastnn.kernels import reference
 from numpy.testing import assert_allclose
 
-import kernels
-from fastnn import MLP, compare_optimizers, optimizers
-from kernels import reference
+from fastnn import MLP, compare_optimizers, kernels, optimizers
 
 CONFIGS = {
     "sgd": optimizers.SGD(lr=0.1),

@@ -233,13 +233,19 @@ def test_wheel_ships_the_data_the_type_marker_and_the_licences(tmp_path):
     for name in (
         "fastnn/py.typed",
         "fastnn/data/README",
-        "kernels/__init__.py",
+        "fastnn/kernels/__init__.py",
+        "fastnn/kernels/reference.py",
+        "fastnn/codegen/generator.py",
         f"{dist_info}/licenses/LICENSE",
         f"{dist_info}/licenses/fastnn/data/README",
     ):
         assert name in names, f"{name} is missing from {wheel.name}"
     assert shipped_digits == (ROOT / "fastnn" / "data" / "digits.npz").read_bytes()
     assert not [name for name in names if "__pycache__" in name or name.endswith((".nbi", ".nbc"))]
+    # No top-level package but fastnn: a top-level `kernels` would clash with other
+    # distributions and with a kernels/ folder in the user's working directory.
+    top_level = {name.split("/", 1)[0] for name in names if not name.startswith(dist_info)}
+    assert top_level == {"fastnn"}, top_level
 
     assert metadata["Version"] == pyproject()["project"]["version"]
     assert metadata["License-Expression"] == "MIT AND CC-BY-4.0"
@@ -252,3 +258,51 @@ def test_wheel_ships_the_data_the_type_marker_and_the_licences(tmp_path):
     assert "numpy>=1.24" in required
     assert not [r for r in required if r.startswith("scikit-learn") and "extra ==" not in r]
     assert metadata["Requires-Python"] == ">=3.10"
+
+
+def test_the_installed_wheel_ignores_other_kernels_packages(tmp_path):
+    """A fresh venv with the wheel, another top-level `kernels` package installed beside
+    it and a kernels/ folder in the working directory: fastnn imports and trains."""
+    import sysconfig
+    import venv
+
+    wheel = _build_wheel(tmp_path / "build")
+    environment = tmp_path / "venv"
+    venv.create(environment, with_pip=False)
+    python = environment / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", site, wheel],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    # fastnn's dependencies come from this environment, after the venv's own packages.
+    Path(site, "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    for folder in (Path(site) / "kernels", tmp_path / "work" / "kernels"):
+        folder.mkdir(parents=True)
+        (folder / "__init__.py").write_text("raise ImportError('not the kernels fastnn needs')\n")
+    code = (
+        "import numpy as np, fastnn\n"
+        "net = fastnn.MLP([3, 4, 2], seed=0)\n"
+        "history = net.fit(np.random.default_rng(0).random((20, 3)), np.arange(20) % 2)\n"
+        "print(fastnn.kernels.__file__, np.isfinite(history.loss[0]))\n"
+    )
+    result = subprocess.run(
+        [str(python), "-c", code],
+        cwd=tmp_path / "work",
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
+    )
+    assert result.returncode == 0, result.stderr
+    location, finite = result.stdout.split()
+    assert Path(location).is_relative_to(Path(site) / "fastnn" / "kernels")
+    assert finite == "True"

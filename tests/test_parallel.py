@@ -4,10 +4,10 @@ import sys
 
 import numpy as np
 import pytest
+from fastnn.kernels import reference
 
-import kernels
-import kernels.reference
-from fastnn import MLP, _specialised, optimizers
+from fastnn import MLP, kernels, optimizers
+from fastnn.codegen import cache as loop_cache
 from fastnn.model import _Workspace
 
 N_ROWS, MODELS = 120, 5
@@ -161,8 +161,8 @@ def test_generic_per_sample_kernel(data, optimizer):
     nets, opts, orders = networks(optimizer)
     single = alone(kernels.train_epoch_sample, nets, opts, orders, *data, 1)
     assert_identical(single, together(kernels.train_models_sample, nets, opts, orders, *data, 1))
-    reference = together(kernels.reference.train_models_sample, nets, opts, orders, *data, 1)
-    for one, other in zip(single, reference, strict=True):
+    expected = together(reference.train_models_sample, nets, opts, orders, *data, 1)
+    for one, other in zip(single, expected, strict=True):
         np.testing.assert_allclose(one[0], other[0], rtol=1e-9, atol=1e-12)
 
 
@@ -177,10 +177,10 @@ def test_generic_mini_batch_kernel(data, optimizer):
 def test_generated_per_sample_kernel(data, optimizer):
     nets, opts, orders = networks(optimizer)
     net, opt = nets[0], opts[0]
-    spec = _specialised.spec_for(
+    spec = loop_cache.spec_for(
         net.sizes, net.layout, net.loss_code, net.dtype, opt.code, opt.hyper_vector(net.dtype)
     )
-    one = _specialised.kernel_for(spec)
+    one = loop_cache.kernel_for(spec)
     many = sys.modules[one.py_func.__module__].train_models
     single = alone(one, nets, opts, orders, *data, 1)
     assert_identical(single, together(many, nets, opts, orders, *data, 1))

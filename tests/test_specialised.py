@@ -1,4 +1,4 @@
-"""The per-layout loops of kernels.generated against the generic loop and the reference.
+"""The per-layout loops of fastnn.codegen.generator against the generic loop and the reference.
 
 Each generated loop computes the generic loop's formulas with other sums and
 FMAs, so results agree to float tolerance, not bit for bit. Every case here
@@ -13,15 +13,15 @@ import os
 import subprocess
 import sys
 
+import fastnn.kernels.reference
 import numpy as np
 import pytest
+from fastnn.kernels import codes
 
 import fastnn
-import kernels
-import kernels.reference
-from fastnn import MLP, _specialised, model, optimizers
-from kernels import codes
-from kernels import generated as generator
+from fastnn import MLP, kernels, model, optimizers
+from fastnn.codegen import cache as loop_cache
+from fastnn.codegen import generator
 
 TOLERANCE = {"float64": {"rtol": 1e-9, "atol": 1e-11}, "float32": {"rtol": 2e-4, "atol": 2e-5}}
 
@@ -154,7 +154,7 @@ def test_float32(sizes, output, optimizer):
 def _spec_of(sizes, hidden, output, dtype, optimizer, bits=None):
     net = MLP(sizes, hidden, output, dtype=dtype, seed=0)
     opt = OPTIMIZERS[optimizer]()
-    spec = _specialised.spec_for(
+    spec = loop_cache.spec_for(
         net.sizes, net.layout, net.loss_code, net.dtype, opt.code, opt.hyper_vector(dtype)
     )
     if bits is not None:
@@ -210,7 +210,7 @@ def check_kernel(sizes, hidden, output, dtype, optimizer, bits, register_mode=No
     X, T = data(sizes, output, dtype, n)
     order = np.random.default_rng(2).permutation(n)
     got = _run_kernel(
-        _specialised.kernel_for(spec), sizes, hidden, output, dtype, optimizer, X, T, order
+        loop_cache.kernel_for(spec), sizes, hidden, output, dtype, optimizer, X, T, order
     )
     want = _run_kernel(
         kernels.reference.train_epoch_sample, sizes, hidden, output, dtype, optimizer, X, T, order
@@ -227,7 +227,7 @@ def test_a_non_finite_loss_stops_before_its_update(sizes):
     order = np.arange(30)
     spec = _spec_of(sizes, "relu", "softmax", "float64", "sgd")
     got = _run_kernel(
-        _specialised.kernel_for(spec), sizes, "relu", "softmax", "float64", "sgd", X, T, order
+        loop_cache.kernel_for(spec), sizes, "relu", "softmax", "float64", "sgd", X, T, order
     )
     want = _run_kernel(
         kernels.train_epoch_sample, sizes, "relu", "softmax", "float64", "sgd", X, T, order
@@ -252,10 +252,10 @@ def test_auto_uses_the_generated_loop_for_large_fits_only(monkeypatch):
 def test_generated_source_is_cached_on_disk_and_reused(tmp_path):
     script = (
         "import numpy as np\n"
-        "from fastnn import MLP, _specialised\n"
+        "from fastnn import MLP\nfrom fastnn.codegen import cache as loop_cache\n"
         "net = MLP([6, 5, 2], seed=0, specialise=True)\n"
         "net.fit(np.ones((4, 6)), [0, 1, 0, 1])\n"
-        "kernel = next(iter(_specialised._loaded.values()))\n"
+        "kernel = next(iter(loop_cache._loaded.values()))\n"
         "print(sum(kernel.stats.cache_hits.values()), sum(kernel.stats.cache_misses.values()))\n"
     )
     env = {**os.environ, "FASTNN_KERNEL_CACHE": str(tmp_path)}
@@ -276,22 +276,22 @@ def test_generated_source_is_cached_on_disk_and_reused(tmp_path):
 def test_an_edited_cache_file_is_regenerated(tmp_path, monkeypatch):
     monkeypatch.setenv("FASTNN_KERNEL_CACHE", str(tmp_path))
     spec = _spec_of([4, 3, 2], "relu", "softmax", "float64", "sgd")
-    text = _specialised.source_text(spec)
-    _specialised._import(spec)
+    text = loop_cache.source_text(spec)
+    loop_cache._import(spec)
     (path,) = tmp_path.glob("fastnn_generated_*.py")
     path.write_text("raise RuntimeError('tampered')\n")
     for name in [n for n in sys.modules if n.startswith("fastnn_generated_")]:
         monkeypatch.delitem(sys.modules, name)
-    _specialised._import(spec)
+    loop_cache._import(spec)
     assert path.read_text() == text
 
 
 def test_warmup_builds_the_loops_of_the_layouts_it_is_given():
     spec = _spec_of([6, 3, 2], "relu", "softmax", "float64", "sgd")
     fastnn.warmup(dtypes=("float64",), optimizers=("sgd",), sizes=[6, 3, 2])
-    assert spec in _specialised._loaded
+    assert spec in loop_cache._loaded
     fastnn.warmup(dtypes=("float64",), optimizers=("sgd",), sizes=[[6, 3, 2], [2, 3, 2]])
-    assert _spec_of([2, 3, 2], "relu", "softmax", "float64", "sgd") in _specialised._loaded
+    assert _spec_of([2, 3, 2], "relu", "softmax", "float64", "sgd") in loop_cache._loaded
 
 
 @pytest.mark.parametrize("sizes", [[70, 17, 3], [1, 2, 1]], ids=["memory", "register"])
@@ -315,9 +315,9 @@ def test_a_change_in_any_kernel_file_gives_a_new_module(monkeypatch):
     # Numba caches a generated module's code by that file alone; the kernels it
     # calls are fingerprinted into its text, so editing them gives a new file.
     spec = _spec_of([4, 3, 2], "relu", "softmax", "float64", "sgd")
-    before = _specialised.source_text(spec)
-    monkeypatch.setattr(_specialised, "_fingerprint", lambda: "0123456789abcdef")
-    after = _specialised.source_text(spec)
+    before = loop_cache.source_text(spec)
+    monkeypatch.setattr(loop_cache, "_fingerprint", lambda: "0123456789abcdef")
+    after = loop_cache.source_text(spec)
     assert before != after and before.split("\n", 1)[1] == after.split("\n", 1)[1]
 
 
@@ -326,7 +326,7 @@ def test_layouts_the_generator_does_not_cover_fall_back_to_the_generic_loop():
     net = MLP(sizes, dtype="float64", seed=0, specialise=True)
     opt = optimizers.SGD(lr=0.05)
     assert (
-        _specialised.spec_for(
+        loop_cache.spec_for(
             net.sizes, net.layout, net.loss_code, net.dtype, opt.code, opt.hyper_vector("float64")
         )
         is None

@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
+from fastnn.kernels import reference
 
-import kernels
-import kernels.reference as reference
-from fastnn import MLP, optimizers, schedules
+from fastnn import MLP, kernels, optimizers, schedules
 from fastnn.model import History
 
 

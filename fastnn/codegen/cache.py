@@ -1,6 +1,6 @@
 """Per-layout training loops: generate, write to the cache, import, keep.
 
-:mod:`kernels.generated` writes a per-sample epoch loop for one network layout
+:mod:`fastnn.codegen.generator` writes a per-sample epoch loop for one network layout
 as Python source. This module turns that source into a compiled kernel that is
 built once per layout and machine:
 
@@ -31,11 +31,11 @@ from pathlib import Path
 import llvmlite
 import numba
 
-import kernels
+from fastnn import kernels
 from fastnn._atomic import atomic_write
-from kernels import codes
-from kernels import generated as generator
-from kernels._simd import register_bits
+from fastnn.codegen import generator
+from fastnn.kernels import codes
+from fastnn.kernels._simd import register_bits
 
 __all__ = ["cache_directory", "kernel_for", "spec_for"]
 
@@ -75,7 +75,7 @@ def cache_directory():
 
 
 def spec_for(sizes, layout, loss_code, dtype, opt_code, hyper):
-    """Return the :class:`kernels.generated.Spec` of a network and optimizer, or None.
+    """Return the :class:`fastnn.codegen.generator.Spec` of a network and optimizer, or None.
 
     None means the generated loops do not cover this network (the generic loop
     runs instead).
@@ -104,13 +104,13 @@ def _fingerprint():
     """A hash of every kernel source file, and of the Numba and llvmlite versions.
 
     Numba's cache of a generated module is keyed on that file alone, not on the
-    kernels it calls (``_sample_loss_delta``, the intrinsics); putting this
+    kernels it calls (``sample_loss_delta``, the intrinsics); putting this
     fingerprint into the module's text gives every version of them a file of
     its own, so an upgraded fastnn never loads machine code built from older
     kernels.
     """
     digest = hashlib.sha256(f"numba {numba.__version__} llvmlite {llvmlite.__version__}".encode())
-    for path in sorted(Path(kernels.__file__).parent.glob("*.py")):
+    for path in [*sorted(Path(kernels.__file__).parent.glob("*.py")), Path(generator.__file__)]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
@@ -151,12 +151,12 @@ def kernel_for(spec):
 
     Parameters
     ----------
-    spec : kernels.generated.Spec
+    spec : fastnn.codegen.generator.Spec
 
     Returns
     -------
     numba dispatcher
-        Same signature as :func:`kernels.train.train_epoch_sample`.
+        Same signature as :func:`fastnn.kernels.train.train_epoch_sample`.
     """
     kernel = _loaded.get(spec)
     if kernel is None:

@@ -1,6 +1,6 @@
 """Per-sample epoch loops generated for one network layout.
 
-:func:`kernels.train.train_epoch_sample` handles any network, so it reads the
+:func:`fastnn.kernels.train.train_epoch_sample` handles any network, so it reads the
 layer widths from the layout table at run time: every row of every layer is a
 loop of unknown length, split by LLVM into vector blocks plus leftovers, and
 the running sums of a layer live in memory (a load and a store per vector, each
@@ -9,7 +9,7 @@ sums and ``theta`` do not overlap).
 
 :func:`source` writes the same epoch as Python source for one layout, with the
 widths as constants and the arithmetic in explicit SIMD vectors
-(:mod:`kernels._simd`): a layer's running sums are SSA vector values, so they
+(:mod:`fastnn.kernels._simd`): a layer's running sums are SSA vector values, so they
 stay in registers while the weight rows stream past; rows and vectors have
 fixed counts, with a masked last vector instead of remainder loops; zero inputs
 (blank pixels, inactive ReLUs) are skipped by iterating the set bits of a
@@ -26,7 +26,7 @@ caller can use either. It does not do dropout (``dropout`` must be all zero:
 networks with dropout train on the generic loop). It follows the same formulas
 in the same order up to floating-point reassociation (sums of a different
 length, FMAs): results agree with the generic loop and with
-:mod:`kernels.reference` to float tolerance.
+:mod:`fastnn.kernels.reference` to float tolerance.
 
 The module is plain text, written by ``fastnn`` to a cache directory and
 imported from there, so Numba's on-disk cache (``cache=True``) keeps the
@@ -35,7 +35,8 @@ compiled code between processes.
 
 from dataclasses import dataclass
 
-from kernels.codes import (
+from fastnn.kernels import codes
+from fastnn.kernels.codes import (
     ADADELTA,
     ADAGRAD,
     ADAM,
@@ -50,14 +51,13 @@ from kernels.codes import (
     STEP,
     TANH,
 )
+from fastnn.kernels.tuning import WIDE_INPUT
 
 #: Bump when the generated code changes, so old cached modules are not reused.
 GENERATOR_VERSION = 7
 
-# Inputs at least this wide (images) have their zeros skipped through a nonzero
-# bit mask; narrower ones are cheaper to run in full.
-WIDE_INPUT = 64
-# Hidden ReLU/step inputs at least this wide are skipped the same way.
+# Hidden ReLU/step inputs at least this wide have their zeros skipped through a
+# nonzero bit mask, as inputs of kernels.tuning.WIDE_INPUT or more are.
 SKIP_HIDDEN_MIN = 16
 # Rows-form layers with at most this many inputs are unrolled in register mode.
 UNROLL_MAX_INPUTS = 16
@@ -104,9 +104,9 @@ def optimizer_kind(opt_code, hyper):
     Parameters
     ----------
     opt_code : int
-        SGD, ADAGRAD, RMSPROP, ADADELTA or ADAM (:mod:`kernels.codes`).
+        SGD, ADAGRAD, RMSPROP, ADADELTA or ADAM (:mod:`fastnn.kernels.codes`).
     hyper : sequence of float
-        The hyper-parameter slots of :mod:`kernels.optimizers`.
+        The hyper-parameter slots of :mod:`fastnn.kernels.optimizers`.
 
     Returns
     -------
@@ -114,19 +114,19 @@ def optimizer_kind(opt_code, hyper):
         One of :data:`OPTIMIZER_KINDS`.
     """
     if opt_code == SGD:
-        if hyper[1] == 0:
-            return "sgd" if hyper[4] == 0 else "sgd_decay"
-        return "sgd_nesterov" if hyper[3] != 0 else "sgd_momentum"
+        if hyper[codes.SGD_MOMENTUM] == 0:
+            return "sgd" if hyper[codes.WEIGHT_DECAY] == 0 else "sgd_decay"
+        return "sgd_nesterov" if hyper[codes.SGD_NESTEROV] != 0 else "sgd_momentum"
     if opt_code == ADAGRAD:
         return "adagrad"
     if opt_code == RMSPROP:
-        centered = "_centered" if hyper[5] != 0 else ""
-        momentum = "_momentum" if hyper[3] > 0 else ""
+        centered = "_centered" if hyper[codes.RMSPROP_CENTERED] != 0 else ""
+        momentum = "_momentum" if hyper[codes.RMSPROP_MOMENTUM] > 0 else ""
         return f"rmsprop{centered}{momentum}"
     if opt_code == ADADELTA:
         return "adadelta"
     if opt_code == ADAM:
-        return "adam_amsgrad" if hyper[5] != 0 else "adam"
+        return "adam_amsgrad" if hyper[codes.ADAM_AMSGRAD] != 0 else "adam"
     raise ValueError(f"unknown optimizer code {opt_code}")
 
 
@@ -300,38 +300,38 @@ def source(spec):
 # Scalars of the hyper-parameter slots each optimizer kind reads, named as the
 # generated code names them (see kernels.optimizers for the slots).
 _HYPER_SCALARS = {
-    "sgd_decay": ("wd = {dt}(hyper[4])",),
+    "sgd_decay": ("wd = {dt}(hyper[codes.WEIGHT_DECAY])",),
     "sgd_momentum": (
-        "mu = {dt}(hyper[1])",
-        "keep = {dt}(1) - {dt}(hyper[2])",
-        "wd = {dt}(hyper[4])",
+        "mu = {dt}(hyper[codes.SGD_MOMENTUM])",
+        "keep = {dt}(1) - {dt}(hyper[codes.SGD_DAMPENING])",
+        "wd = {dt}(hyper[codes.WEIGHT_DECAY])",
     ),
     "sgd_nesterov": (
-        "mu = {dt}(hyper[1])",
-        "keep = {dt}(1) - {dt}(hyper[2])",
-        "wd = {dt}(hyper[4])",
+        "mu = {dt}(hyper[codes.SGD_MOMENTUM])",
+        "keep = {dt}(1) - {dt}(hyper[codes.SGD_DAMPENING])",
+        "wd = {dt}(hyper[codes.WEIGHT_DECAY])",
     ),
-    "adagrad": ("eps = {dt}(hyper[2])", "wd = {dt}(hyper[4])"),
+    "adagrad": ("eps = {dt}(hyper[codes.ADAGRAD_EPS])", "wd = {dt}(hyper[codes.WEIGHT_DECAY])"),
     "rmsprop": (
-        "alpha = {dt}(hyper[1])",
-        "akeep = {dt}(1) - {dt}(hyper[1])",
-        "eps = {dt}(hyper[2])",
-        "mu = {dt}(hyper[3])",
-        "wd = {dt}(hyper[4])",
+        "alpha = {dt}(hyper[codes.RMSPROP_ALPHA])",
+        "akeep = {dt}(1) - {dt}(hyper[codes.RMSPROP_ALPHA])",
+        "eps = {dt}(hyper[codes.RMSPROP_EPS])",
+        "mu = {dt}(hyper[codes.RMSPROP_MOMENTUM])",
+        "wd = {dt}(hyper[codes.WEIGHT_DECAY])",
     ),
     "adadelta": (
-        "rho = {dt}(hyper[1])",
-        "rkeep = {dt}(1) - {dt}(hyper[1])",
-        "eps = {dt}(hyper[2])",
-        "wd = {dt}(hyper[4])",
+        "rho = {dt}(hyper[codes.ADADELTA_RHO])",
+        "rkeep = {dt}(1) - {dt}(hyper[codes.ADADELTA_RHO])",
+        "eps = {dt}(hyper[codes.ADADELTA_EPS])",
+        "wd = {dt}(hyper[codes.WEIGHT_DECAY])",
     ),
     "adam": (
-        "b1 = {dt}(hyper[1])",
-        "b2 = {dt}(hyper[2])",
-        "k1 = {dt}(1) - {dt}(hyper[1])",
-        "k2 = {dt}(1) - {dt}(hyper[2])",
-        "eps = {dt}(hyper[3])",
-        "wd = {dt}(hyper[4])",
+        "b1 = {dt}(hyper[codes.ADAM_BETA1])",
+        "b2 = {dt}(hyper[codes.ADAM_BETA2])",
+        "k1 = {dt}(1) - {dt}(hyper[codes.ADAM_BETA1])",
+        "k2 = {dt}(1) - {dt}(hyper[codes.ADAM_BETA2])",
+        "eps = {dt}(hyper[codes.ADAM_EPS])",
+        "wd = {dt}(hyper[codes.WEIGHT_DECAY])",
     ),
 }
 
@@ -395,7 +395,7 @@ class _Generator:
     def module(self):
         spec = self.spec
         w = self.w
-        w(f'"""Generated by kernels.generated (version {GENERATOR_VERSION}); do not edit.')
+        w(f'"""Generated by fastnn.codegen.generator (version {GENERATOR_VERSION}); do not edit.')
         w()
         w(
             f"Network {'-'.join(map(str, spec.sizes))}, hidden activation codes "
@@ -411,14 +411,15 @@ class _Generator:
         w("import numpy as np")
         w("from numba import prange")
         w()
-        w("from kernels._intrinsics import (")
+        w("from fastnn.kernels._intrinsics import (")
         w("    flush_denormals,")
         w("    prefetch_element,")
         w("    prefetch_row,")
         w("    restore_mxcsr,")
         w(")")
-        w("from kernels._jit import jit")
-        w("from kernels._simd import (")
+        w("from fastnn.kernels import codes")
+        w("from fastnn.kernels._jit import jit")
+        w("from fastnn.kernels._simd import (")
         for name in (
             "trailing_zeros",
             "vadd",
@@ -441,9 +442,9 @@ class _Generator:
         ):
             w(f"    {name},")
         w(")")
-        w("from kernels.activations import activation_scalar, derivative_scalar")
-        w("from kernels.optimizers import smallest_normal, step_lr")
-        w("from kernels.train import _sample_correct, _sample_loss_delta")
+        w("from fastnn.kernels.activations import activation_scalar, derivative_scalar")
+        w("from fastnn.kernels.optimizers import smallest_normal, step_lr")
+        w("from fastnn.kernels.train import sample_correct, sample_loss_delta")
         w()
         w()
         w("@jit")
@@ -463,7 +464,7 @@ class _Generator:
         w("S0 = state[0]")
         w("S1 = state[1]")
         w("S2 = state[2]")
-        w(f"lr = {self.dt}(hyper[0])")
+        w(f"lr = {self.dt}(hyper[codes.LR])")
         w("nlr = -lr")
         w("tiny = smallest_normal(theta)")
         family = "rmsprop" if self.kind.startswith("rmsprop") else self.kind
@@ -481,7 +482,7 @@ class _Generator:
     def many_models(self):
         """Emit ``train_models``: one epoch of each of M networks, one per thread.
 
-        See :mod:`kernels.parallel`; each thread calls ``train_epoch`` on its
+        See :mod:`fastnn.kernels.parallel`; each thread calls ``train_epoch`` on its
         network's rows of the stacked arrays, so each network trains exactly as
         it would alone.
         """
@@ -508,7 +509,7 @@ class _Generator:
         w("lr = step_lr(hyper, step[0] + 1)")
         w("nlr = -lr")
         if kind.startswith("adam"):
-            w(f"shrink = {dt}(1) - lr * {dt}(hyper[6])")
+            w(f"shrink = {dt}(1) - lr * {dt}(hyper[codes.ADAMW_DECAY])")
         w("step[0] += 1")
         if not self.stateful and kind != "adagrad":
             return
@@ -518,10 +519,10 @@ class _Generator:
             w(f"p_mu = mu if t > 1 else {self.c(0.0)}")
             w(f"p_keep = keep if t > 1 else {self.c(1.0)}")
         elif kind == "adagrad":
-            w(f"p_clr = {dt}(lr / (1.0 + (t - 1) * hyper[1]))")
+            w(f"p_clr = {dt}(lr / (1.0 + (t - 1) * hyper[codes.ADAGRAD_LR_DECAY]))")
         elif kind.startswith("adam"):
-            w(f"p_step = {dt}(lr / (1.0 - float(hyper[1]) ** t))")
-            w(f"p_c2 = {dt}(np.sqrt(1.0 - float(hyper[2]) ** t))")
+            w(f"p_step = {dt}(lr / (1.0 - float(hyper[codes.ADAM_BETA1]) ** t))")
+            w(f"p_c2 = {dt}(np.sqrt(1.0 - float(hyper[codes.ADAM_BETA2]) ** t))")
 
     # ------------------------------------------------------------ optimizer updates
 
@@ -736,12 +737,12 @@ class _Generator:
             self.forward_layer(layer)
         out = layers[-1]
         w(
-            f"loss = _sample_loss_delta({self.spec.loss_code}, acts, {out.unit}, T, row, y_row, "
+            f"loss = sample_loss_delta({self.spec.loss_code}, acts, {out.unit}, T, row, y_row, "
             "deltas)"
         )
         w("step_losses[s] = loss")
         if self.spec.loss_code != MSE:
-            w(f"step_correct[s] = _sample_correct({self.spec.loss_code}, y_row, T, row)")
+            w(f"step_correct[s] = sample_correct({self.spec.loss_code}, y_row, T, row)")
         w("if not np.isfinite(loss):")
         if self.ftz:
             w("    restore_mxcsr(csr)")
@@ -1162,9 +1163,9 @@ class _Generator:
             else:
                 for start, _ in layer.chunks:
                     self.store("acts", layer.unit + start, output[start])
-            w(f"loss = _sample_loss_delta({code}, acts, {layer.unit}, T, row, y_row, deltas)")
+            w(f"loss = sample_loss_delta({code}, acts, {layer.unit}, T, row, y_row, deltas)")
             if code != MSE:
-                w(f"step_correct[s] = _sample_correct({code}, y_row, T, row)")
+                w(f"step_correct[s] = sample_correct({code}, y_row, T, row)")
         w("step_losses[s] = loss")
         w("if not np.isfinite(loss):")
         w("    done = s")
