@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from fastnn._atomic import atomic_write
-from fastnn._checks import positive_int_argument
+from fastnn.validation import positive_int_argument
 
 __all__ = ["main", "build_parser", "add_arguments", "run", "first_fit_seconds"]
 

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fastnn._checks import positive_int_argument
 from fastnn.model import TrainingDivergedError
+from fastnn.validation import positive_int_argument
 
 __all__ = ["main", "build_parser"]
 

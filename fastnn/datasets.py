@@ -14,7 +14,7 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from fastnn._checks import check_int
+from fastnn.validation import check_int
 
 __all__ = [
     "make_regression",

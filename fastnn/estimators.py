@@ -29,10 +29,10 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from fastnn import optimizers as optimizers_module
-from fastnn._checks import check_dtype, check_int
 from fastnn.kernels import first_non_finite
 from fastnn.kernels.codes import ACTIVATION_CODES
 from fastnn.model import MLP, History, TrainingDivergedError
+from fastnn.validation import check_dtype, check_int
 
 __all__ = ["DataConversionWarning", "MLPClassifier", "MLPRegressor", "NotFittedError"]
 

@@ -72,10 +72,10 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from fastnn._checks import check_int
 from fastnn.kernels import activation_derivative, activation_forward, first_non_finite
 from fastnn.kernels import softmax as _softmax_kernel
 from fastnn.kernels.codes import RELU, SIGMOID, STEP
+from fastnn.validation import check_int
 
 __all__ = [
     "step_function",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 import os
 import threading
@@ -15,12 +14,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from fastnn import kernels
+from fastnn import codegen, kernels
 from fastnn import optimizers as optimizers_module
 from fastnn import schedules as schedules_module
-from fastnn._checks import as_matrix, check_dtype, check_int
-from fastnn.codegen import cache as loop_cache
 from fastnn.kernels import codes, reference
+from fastnn.validation import as_matrix, check_dtype, check_int, is_finite_number, targets
 
 if TYPE_CHECKING:
     import onnx
@@ -36,22 +34,9 @@ BACKENDS = {"numba": kernels, "numpy": reference}
 # Rows per chunk in predict/loss/accuracy, so work buffers stay small on big data.
 PREDICT_CHUNK = 4096
 
-#: With ``specialise="auto"``, per-sample fits on at least this many rows use the
-#: loop generated for the network's layout (compiled once per layout, a few
-#: seconds, then cached on disk); smaller ones use the generic loop, which is
-#: already compiled and finishes before a new layout would have compiled.
-SPECIALISE_MIN_ROWS = 10_000
 
 #: The widest layer a network may have (a guard against typos such as 10**9).
 MAX_WIDTH = 2**31 - 1
-
-
-def _finite(value):
-    """True if the real number ``value`` is finite as a float (10**400 is not)."""
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:
-        return False
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -255,7 +240,8 @@ class MLP:
         compiled for this network's layer widths (several times faster than the
         generic loop on image-sized inputs; compiled once per layout, about
         2-10 s, then cached on disk). True always uses it, False never does,
-        "auto" uses it for fits on at least ``SPECIALISE_MIN_ROWS`` rows. Both
+        "auto" uses it for fits on at least
+        ``fastnn.codegen.SPECIALISE_MIN_ROWS`` rows. Both
         loops compute the same formulas; results agree to float rounding.
 
     dropout : float or sequence of float, default 0.0
@@ -396,7 +382,7 @@ class MLP:
         for position, rate in enumerate(rates):
             if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
                 raise TypeError(f"dropout[{position}] must be a number, got {rate!r}")
-            if not _finite(rate) or not 0 <= rate < 1:
+            if not is_finite_number(rate) or not 0 <= rate < 1:
                 raise ValueError(f"dropout[{position}] must be in [0, 1), got {rate!r}")
         return [float(rate) for rate in rates]
 
@@ -408,7 +394,7 @@ class MLP:
             return init
         if isinstance(init, bool) or not isinstance(init, numbers.Real):
             raise TypeError(f"init must be 'he', 'xavier' or a float std, got {init!r}")
-        if not _finite(init) or init <= 0:
+        if not is_finite_number(init) or init <= 0:
             raise ValueError(f"init as a std must be a positive finite number, got {init!r}")
         return float(init)
 
@@ -526,11 +512,6 @@ class MLP:
             raise ValueError(f"specialise must be 'auto', True or False, got {value!r}")
         self._specialise = value
 
-    def _specialised_for(self, n_rows):
-        if self._backend != "numba" or self._specialise is False:
-            return False
-        return self._specialise is True or n_rows >= SPECIALISE_MIN_ROWS
-
     @property
     def _kernels(self):
         return BACKENDS[self.backend]
@@ -553,53 +534,7 @@ class MLP:
         return as_matrix(name, X, self._sizes[0], self._dtype)
 
     def _targets(self, T: ArrayLike, n_rows: int, name: str = "T") -> NDArray[Any]:
-        n_out = self._sizes[-1]
-        try:
-            array = np.asarray(T)
-        except (TypeError, ValueError) as error:
-            raise TypeError(f"{name} must be array-like numbers: {error}") from None
-        softmax = self._loss_code == codes.SOFTMAX_CE
-        if softmax and array.ndim == 1:
-            if array.dtype.kind == "b":
-                raise TypeError(
-                    f"{name}: boolean labels are ambiguous for a softmax output; pass integer "
-                    f"class labels ({name}.astype(int)) or one-hot rows"
-                )
-            if array.dtype.kind not in "iuf":
-                raise TypeError(
-                    f"{name} must hold class labels or one-hot rows, got dtype {array.dtype}"
-                )
-            if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
-                raise ValueError(f"{name}: 1-D class labels must be whole numbers")
-            if array.size and (array.min() < 0 or array.max() >= n_out):
-                raise ValueError(
-                    f"{name}: class labels must be in [0, {n_out - 1}] for {n_out} outputs, "
-                    f"got values from {array.min()} to {array.max()}"
-                )
-            one_hot = np.zeros((array.shape[0], n_out), dtype=self._dtype)
-            one_hot[np.arange(array.shape[0]), array.astype(np.int64)] = 1
-            array = one_hot
-        array = as_matrix(name, array, n_out, self._dtype)
-        if array.shape[0] != n_rows:
-            raise ValueError(f"{name} has {array.shape[0]} rows, X has {n_rows}: they must match")
-        if softmax:
-            low = array.min()
-            if low < 0:
-                raise ValueError(
-                    f"{name}: targets for a softmax output are one-hot rows or class "
-                    f"probabilities, so they must be >= 0; got {low}"
-                )
-            sums = array.sum(axis=1, dtype=np.float64)
-            worst = int(np.argmax(np.abs(sums - 1)))
-            if abs(sums[worst] - 1) > 1e-3:
-                raise ValueError(
-                    f"{name}: each row of targets for a softmax output must sum to 1 (one-hot "
-                    f"or class probabilities); row {worst} sums to {sums[worst]:.6g}. For "
-                    "several independent labels per sample use output='sigmoid'"
-                )
-        if self._loss_code == codes.SIGMOID_BCE and (array.min() < 0 or array.max() > 1):
-            raise ValueError(f"{name}: targets for a sigmoid output must lie in [0, 1]")
-        return array
+        return targets(name, T, n_rows, self._sizes[-1], self._loss_code, self._dtype)
 
     # ------------------------------------------------------------ inference
 
@@ -705,7 +640,7 @@ class MLP:
         """
         if isinstance(h, bool) or not isinstance(h, numbers.Real):
             raise TypeError(f"h must be a positive number, got {h!r}")
-        if not _finite(h) or h <= 0:
+        if not is_finite_number(h) or h <= 0:
             raise ValueError(f"h must be a positive finite number, got {h!r}")
         with self._guard.training("numerical_gradient"):  # it nudges the weights
             X = self._inputs(X)
@@ -1229,7 +1164,6 @@ class _EpochRunner:
         self.n_rows = n_rows
         self.n_steps = n_rows if batch_size == 1 else -(-n_rows // batch_size)
         self.correct = np.zeros(self.n_steps)
-        self.specialised = batch_size == 1 and net._specialised_for(n_rows)
 
     def _prepare(self):
         """Check what the kernels will get, at the one boundary before they run.
@@ -1242,7 +1176,8 @@ class _EpochRunner:
         self.hyper = opt.hyper_vector(net._dtype)
         if self.schedule is not None:
             self.hyper[codes.STEP_DECAY] = self.schedule.step_decay
-        self.kernel = _sample_kernel(net, opt.code, self.hyper, self.specialised)[0]
+        if self.batch_size == 1:
+            self.kernel = _sample_loop(net, opt.code, self.hyper, self.n_rows).train_epoch
 
     def _run(self, order, step_losses, correct):
         net, work, opt = self.net, self.work, self.optimizer
@@ -1347,20 +1282,21 @@ def _epoch_order(rng, identity, order, shuffle):
         rng.shuffle(order)
 
 
-def _sample_kernel(net, opt_code, hyper, specialised):
-    """Return ``(train_epoch kernel, spec)`` of a per-sample epoch of ``net``.
-
-    ``spec`` is the generated loop's :class:`fastnn.codegen.generator.Spec`, or None when
-    the generic loop runs (not ``specialised``, or a layout the generator does not
-    cover).
-    """
-    if specialised and not any(net._dropout):  # generated loops have no dropout
-        spec = loop_cache.spec_for(
-            net._sizes, net._layout, net._loss_code, net._dtype, opt_code, hyper
-        )
-        if spec is not None:
-            return loop_cache.kernel_for(spec), spec
-    return net._kernels.train_epoch_sample, None
+def _sample_loop(net, opt_code, hyper, n_rows):
+    """Return the :class:`fastnn.codegen.SampleLoop` of a per-sample fit of ``n_rows`` rows."""
+    return codegen.sample_loop(
+        net._kernels,
+        net._sizes,
+        net._layout,
+        net._loss_code,
+        net._dtype,
+        opt_code,
+        hyper,
+        specialise=net._specialise,
+        backend=net._backend,
+        n_rows=n_rows,
+        dropout=net._dropout,
+    )
 
 
 def _divergence(epoch, step_losses, done, theta, state, lr):
@@ -1466,7 +1402,7 @@ class _Control:
     ):
         if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real):
             raise TypeError(f"validation_split must be a fraction, got {validation_split!r}")
-        if not _finite(validation_split) or not 0 <= validation_split < 1:
+        if not is_finite_number(validation_split) or not 0 <= validation_split < 1:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
         if validation_split and validation_data is not None:
             raise ValueError("give validation_data or validation_split, not both")
@@ -1476,7 +1412,7 @@ class _Control:
         patience = check_int("patience", patience, minimum=0)
         if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real):
             raise TypeError(f"min_delta must be a number, got {min_delta!r}")
-        if not _finite(min_delta) or min_delta < 0:
+        if not is_finite_number(min_delta) or min_delta < 0:
             raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
         if not isinstance(monitor, str) or monitor not in _MONITORS:
             raise ValueError(f"monitor must be one of {sorted(_MONITORS)}, got {monitor!r}")

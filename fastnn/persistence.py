@@ -34,8 +34,8 @@ from numpy.lib import format as npy_format
 
 from fastnn import optimizers as optimizers_module
 from fastnn._atomic import atomic_write, file_kind
-from fastnn._checks import DTYPES, check_dtype
 from fastnn.kernels.codes import STATE_ROWS
+from fastnn.validation import DTYPES, check_dtype
 
 if TYPE_CHECKING:
     from fastnn.model import MLP

@@ -41,7 +41,6 @@ import itertools
 import logging
 import numbers
 import os
-import sys
 import threading
 import time
 import urllib.parse
@@ -56,7 +55,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from fastnn import optimizers as optimizers_module
-from fastnn._checks import check_int
 from fastnn.kernels.codes import HYPER_SIZE, STATE_ROWS
 from fastnn.model import (
     MLP,
@@ -65,9 +63,10 @@ from fastnn.model import (
     _divergence,
     _epoch_order,
     _record_epoch,
-    _sample_kernel,
+    _sample_loop,
     _Workspace,
 )
+from fastnn.validation import check_int
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -320,8 +319,7 @@ def _group_key(member, n_rows):
     net, opt = member.net, member.optimizer
     spec = None
     if member.batch_size == 1:
-        specialised = net._specialised_for(n_rows)
-        spec = _sample_kernel(net, opt.code, opt.hyper_vector(net.dtype), specialised)[1]
+        spec = _sample_loop(net, opt.code, opt.hyper_vector(net.dtype), n_rows).spec
     return (
         net.backend,
         net.layout.tobytes(),
@@ -411,14 +409,8 @@ def _train_group(members, data, n_threads, on_done=None, cancel=None):
 
     if batch == 1:
         hyper = first.optimizer.hyper_vector(dtype)
-        single, spec = _sample_kernel(
-            net, first.optimizer.code, hyper, net._specialised_for(n_rows)
-        )
-        many = (
-            sys.modules[single.py_func.__module__].train_models
-            if spec is not None
-            else net._kernels.train_models_sample
-        )
+        loop = _sample_loop(net, first.optimizer.code, hyper, n_rows)
+        single, many = loop.train_epoch, loop.train_models
     else:
         single, many = net._kernels.train_epoch_batch, net._kernels.train_models_batch
 

@@ -6,9 +6,9 @@ import threading
 
 import numpy as np
 import pytest
-from fastnn.kernels import codes, reference
 
 from fastnn import MLP, ConcurrentUseError, TrainingDivergedError, functions, kernels, optimizers
+from fastnn.kernels import codes, reference
 
 # ---------------------------------------------------------------- NaN propagates
 

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 from conftest import ATOL, RTOL, one_hot
-from fastnn.kernels import codes, reference
 from numpy.testing import assert_allclose
 
 from fastnn import kernels
+from fastnn.kernels import codes, reference
 
 SHAPES = [(1, 1, 1), (1, 7, 3), (5, 1, 4), (3, 4, 1), (17, 13, 9), (64, 300, 40)]
 ACTIVATIONS = list(codes.ACTIVATION_CODES.values())

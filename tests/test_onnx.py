@@ -5,10 +5,10 @@ import sys
 
 import numpy as np
 import pytest
-from fastnn.kernels import codes
 from numpy.testing import assert_allclose
 
 from fastnn import MLP, optimizers
+from fastnn.kernels import codes
 
 onnx = pytest.importorskip("onnx")
 onnxruntime = pytest.importorskip("onnxruntime")

@@ -4,10 +4,10 @@ import math
 
 import numpy as np
 import pytest
-from fastnn.kernels import reference
 from numpy.testing import assert_allclose
 
 from fastnn import MLP, compare_optimizers, kernels, optimizers
+from fastnn.kernels import reference
 
 CONFIGS = {
     "sgd": optimizers.SGD(lr=0.1),

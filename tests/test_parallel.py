@@ -4,10 +4,10 @@ import sys
 
 import numpy as np
 import pytest
-from fastnn.kernels import reference
 
 from fastnn import MLP, kernels, optimizers
 from fastnn.codegen import cache as loop_cache
+from fastnn.kernels import reference
 from fastnn.model import _Workspace
 
 N_ROWS, MODELS = 120, 5

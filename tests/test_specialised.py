@@ -13,15 +13,15 @@ import os
 import subprocess
 import sys
 
-import fastnn.kernels.reference
 import numpy as np
 import pytest
-from fastnn.kernels import codes
 
 import fastnn
-from fastnn import MLP, kernels, model, optimizers
+import fastnn.kernels.reference
+from fastnn import MLP, codegen, kernels, model, optimizers
 from fastnn.codegen import cache as loop_cache
 from fastnn.codegen import generator
+from fastnn.kernels import codes
 
 TOLERANCE = {"float64": {"rtol": 1e-9, "atol": 1e-11}, "float32": {"rtol": 2e-4, "atol": 2e-5}}
 
@@ -238,15 +238,13 @@ def test_a_non_finite_loss_stops_before_its_update(sizes):
 
 
 def test_auto_uses_the_generated_loop_for_large_fits_only(monkeypatch):
-    net = MLP([3, 4, 2], seed=0)
-    assert not net._specialised_for(model.SPECIALISE_MIN_ROWS - 1)
-    assert net._specialised_for(model.SPECIALISE_MIN_ROWS)
-    net.specialise = False
-    assert not net._specialised_for(10**9)
-    net.specialise = True
-    assert net._specialised_for(1)
-    net.backend = "numpy"
-    assert not net._specialised_for(10**9)
+    minimum = codegen.SPECIALISE_MIN_ROWS
+    assert not codegen.uses_generated_loop("auto", "numba", minimum - 1, [0.0])
+    assert codegen.uses_generated_loop("auto", "numba", minimum, [0.0])
+    assert not codegen.uses_generated_loop(False, "numba", 10**9, [0.0])
+    assert codegen.uses_generated_loop(True, "numba", 1, [0.0])
+    assert not codegen.uses_generated_loop(True, "numpy", 10**9, [0.0])
+    assert not codegen.uses_generated_loop(True, "numba", 10**9, [0.5])
 
 
 def test_generated_source_is_cached_on_disk_and_reused(tmp_path):
@@ -255,7 +253,7 @@ def test_generated_source_is_cached_on_disk_and_reused(tmp_path):
         "from fastnn import MLP\nfrom fastnn.codegen import cache as loop_cache\n"
         "net = MLP([6, 5, 2], seed=0, specialise=True)\n"
         "net.fit(np.ones((4, 6)), [0, 1, 0, 1])\n"
-        "kernel = next(iter(loop_cache._loaded.values()))\n"
+        "kernel = next(iter(loop_cache._loaded.values())).train_epoch\n"
         "print(sum(kernel.stats.cache_hits.values()), sum(kernel.stats.cache_misses.values()))\n"
     )
     env = {**os.environ, "FASTNN_KERNEL_CACHE": str(tmp_path)}

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from fastnn.kernels import reference
 
 from fastnn import MLP, kernels, optimizers, schedules
+from fastnn.kernels import reference
 from fastnn.model import History
 
 

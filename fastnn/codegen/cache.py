@@ -37,7 +37,7 @@ from fastnn.codegen import generator
 from fastnn.kernels import codes
 from fastnn.kernels._simd import register_bits
 
-__all__ = ["cache_directory", "kernel_for", "spec_for"]
+__all__ = ["cache_directory", "kernel_for", "module_for", "spec_for"]
 
 _loaded = {}
 _lock = threading.Lock()
@@ -146,8 +146,12 @@ def _import(spec):
     return module
 
 
-def kernel_for(spec):
-    """Return the compiled ``train_epoch`` for ``spec`` (generated and cached on first use).
+def module_for(spec):
+    """Return the compiled module generated for ``spec`` (generated and cached on first use).
+
+    Its ``train_epoch`` has the signature of
+    :func:`fastnn.kernels.train.train_epoch_sample`, its ``train_models`` that of
+    :func:`fastnn.kernels.parallel.train_models_sample`.
 
     Parameters
     ----------
@@ -155,14 +159,18 @@ def kernel_for(spec):
 
     Returns
     -------
-    numba dispatcher
-        Same signature as :func:`fastnn.kernels.train.train_epoch_sample`.
+    module
     """
-    kernel = _loaded.get(spec)
-    if kernel is None:
+    module = _loaded.get(spec)
+    if module is None:
         with _lock:
-            kernel = _loaded.get(spec)
-            if kernel is None:
-                kernel = _import(spec).train_epoch
-                _loaded[spec] = kernel
-    return kernel
+            module = _loaded.get(spec)
+            if module is None:
+                module = _import(spec)
+                _loaded[spec] = module
+    return module
+
+
+def kernel_for(spec):
+    """Return the compiled ``train_epoch`` of :func:`module_for`'s module for ``spec``."""
+    return module_for(spec).train_epoch

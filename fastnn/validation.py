@@ -1,14 +1,28 @@
-"""Input validation shared by the public API: clear errors that name the argument."""
+"""Input validation shared by the whole library: clear errors that name the argument.
 
+One dialect for every room (the network, the training engine, sweeps, the estimators
+and the command line): each check names the argument, says what it got and what it
+needs, and returns the value in the form the kernels take.
+"""
+
+import math
 import numbers
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from fastnn.kernels import cast_first_non_finite, first_non_finite
+from fastnn.kernels import cast_first_non_finite, codes, first_non_finite
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def is_finite_number(value: Any) -> bool:
+    """True if the real number ``value`` is finite as a float (``10**400`` is not)."""
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def check_dtype(dtype: DTypeLike) -> np.dtype[Any]:
@@ -84,6 +98,67 @@ def as_matrix(name: str, values: ArrayLike, n_columns: int, dtype: DTypeLike) ->
             "clean or impute the data first"
         )
     return array
+
+
+def targets(
+    name: str, values: ArrayLike, n_rows: int, n_outputs: int, loss_code: int, dtype: DTypeLike
+) -> NDArray[Any]:
+    """Return targets as a finite ``(n_rows, n_outputs)`` array of ``dtype`` for ``loss_code``.
+
+    For a softmax output (``codes.SOFTMAX_CE``), 1-D integer class labels become
+    one-hot rows, and rows must be one-hot or class probabilities (>= 0, summing
+    to 1); for a sigmoid output values must lie in [0, 1]; an identity output
+    takes any finite values. ``n_rows`` is the number of input rows they must match.
+    """
+    try:
+        array = np.asarray(values)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be array-like numbers: {error}") from None
+    softmax = loss_code == codes.SOFTMAX_CE
+    if softmax and array.ndim == 1:
+        array = _one_hot(name, array, n_outputs, dtype)
+    array = as_matrix(name, array, n_outputs, dtype)
+    if array.shape[0] != n_rows:
+        raise ValueError(f"{name} has {array.shape[0]} rows, X has {n_rows}: they must match")
+    if softmax:
+        low = array.min()
+        if low < 0:
+            raise ValueError(
+                f"{name}: targets for a softmax output are one-hot rows or class "
+                f"probabilities, so they must be >= 0; got {low}"
+            )
+        sums = array.sum(axis=1, dtype=np.float64)
+        worst = int(np.argmax(np.abs(sums - 1)))
+        if abs(sums[worst] - 1) > 1e-3:
+            raise ValueError(
+                f"{name}: each row of targets for a softmax output must sum to 1 (one-hot "
+                f"or class probabilities); row {worst} sums to {sums[worst]:.6g}. For "
+                "several independent labels per sample use output='sigmoid'"
+            )
+    if loss_code == codes.SIGMOID_BCE and (array.min() < 0 or array.max() > 1):
+        raise ValueError(f"{name}: targets for a sigmoid output must lie in [0, 1]")
+    return array
+
+
+def _one_hot(name: str, labels: NDArray[Any], n_classes: int, dtype: DTypeLike) -> NDArray[Any]:
+    """Integer class labels ``0..n_classes-1`` as one-hot rows of ``dtype``."""
+    if labels.dtype.kind == "b":
+        raise TypeError(
+            f"{name}: boolean labels are ambiguous for a softmax output; pass integer "
+            f"class labels ({name}.astype(int)) or one-hot rows"
+        )
+    if labels.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold class labels or one-hot rows, got dtype {labels.dtype}")
+    if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
+        raise ValueError(f"{name}: 1-D class labels must be whole numbers")
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(
+            f"{name}: class labels must be in [0, {n_classes - 1}] for {n_classes} outputs, "
+            f"got values from {labels.min()} to {labels.max()}"
+        )
+    one_hot = np.zeros((labels.shape[0], n_classes), dtype=dtype)
+    one_hot[np.arange(labels.shape[0]), labels.astype(np.int64)] = 1
+    return one_hot
 
 
 def _numba_types(dtype: np.dtype[Any]) -> bool:
