@@ -40,6 +40,7 @@ def _kernels_of_a_source_checkout() -> None:
     except BaseException:
         del sys.modules["fastnn.kernels"]
         raise
+    globals()["kernels"] = module  # as the import system sets a loaded submodule
 
 
 _kernels_of_a_source_checkout()
