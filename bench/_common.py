@@ -13,7 +13,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from fastnn import datasets, optimizers  # noqa: E402
-from fastnn._atomic import atomic_write  # noqa: E402
+from fastnn.io.atomic import atomic_write  # noqa: E402
 
 
 def fashion_rows(n, dtype):

@@ -55,7 +55,7 @@ import _common  # noqa: E402, F401  (one BLAS thread, set before NumPy loads)
 import numpy as np  # noqa: E402
 
 from fastnn import datasets, optimizers  # noqa: E402
-from fastnn._atomic import atomic_write  # noqa: E402
+from fastnn.io.atomic import atomic_write  # noqa: E402
 from fastnn.model import MLP  # noqa: E402
 
 __all__ = ["CASES", "SYSTEMS", "Case", "Report", "run", "main", "check_weights"]

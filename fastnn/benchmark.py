@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fastnn._atomic import atomic_write
+from fastnn.io.atomic import atomic_write
 from fastnn.validation import positive_int_argument
 
 __all__ = ["main", "build_parser", "add_arguments", "run", "first_fit_seconds"]

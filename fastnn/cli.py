@@ -963,7 +963,7 @@ def _prediction_columns(net, X, Y):
 
 
 def _write_predictions(path, net, X, Y):
-    from fastnn._atomic import atomic_write
+    from fastnn.io.atomic import atomic_write
 
     with atomic_write(path) as stream:
         if Path(path).suffix.lower() == ".npy":

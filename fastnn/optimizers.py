@@ -29,6 +29,7 @@ __all__ = [
     "Adadelta",
     "Adam",
     "AdamW",
+    "available",
     "get",
 ]
 
@@ -193,6 +194,23 @@ class Optimizer:
             state = _checked_state(self.state_, n_params, dtype)
         self.state_ = state
         return state
+
+    def checked(
+        self, n_params: int, dtype: DTypeLike
+    ) -> tuple[int, NDArray[np.floating[Any]] | None]:
+        """Check this optimizer for a network, as :meth:`bind` does, without binding it.
+
+        Returns
+        -------
+        (int, ndarray or None)
+            The step count, and the state (a checked copy where :meth:`bind` would
+            have replaced it; None if there is none yet).
+        """
+        dtype = np.dtype(dtype)
+        self.hyper_vector(dtype)
+        step = int(_checked_step(self.step_)[0])
+        state = None if self.state_ is None else _checked_state(self.state_, n_params, dtype)
+        return step, state
 
     def reset(self) -> None:
         """Forget the state vectors and the step count."""
@@ -635,6 +653,11 @@ _FAMILY: tuple[type[Optimizer], ...] = (
     AdamW,
 )
 _REGISTRY = {cls.name: cls for cls in _FAMILY}
+
+
+def available() -> dict[str, type[Optimizer]]:
+    """Return the optimizer classes by name (``{"sgd": SGD, ..., "adamw": AdamW}``), a copy."""
+    return dict(_REGISTRY)
 
 
 def get(name: str | Optimizer, **hyper: Any) -> Optimizer:

@@ -40,7 +40,7 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import MaxNLocator
 from numpy.typing import ArrayLike
 
-from fastnn._atomic import atomic_write
+from fastnn.io.atomic import atomic_write
 
 if TYPE_CHECKING:
     from fastnn.model import MLP, History

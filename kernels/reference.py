@@ -296,64 +296,31 @@ def gradient(theta, layout, loss_code, x, t, acts, deltas, y, grad):
 # ---------------------------------------------------------------- training
 
 
-def train_epoch_sample(
-    theta,
-    layout,
-    loss_code,
-    X,
-    T,
-    order,
-    opt_code,
-    state,
-    hyper,
-    step,
-    grad,
-    acts,
-    deltas,
-    y,
-    step_losses,
-    step_correct,
-    dropout,
-    dropout_key,
-):
+def train_epoch_sample(group, member):
+    layout, loss_code, X, T = group.layout, group.loss_code, group.X, group.T
+    theta, grad, y, step, dropout = member.theta, member.grad, member.y, member.step, member.dropout
+    step_losses, step_correct = member.losses, member.correct
     dropping = bool(np.any(dropout[:-1] > 0))
-    for s, row in enumerate(order):
+    for s, row in enumerate(member.order):
         x, t = X[row : row + 1], T[row : row + 1]
         if dropping:
-            keeps = dropout_factors(layout, dropout, dropout_key[0], step[0], 1, theta.dtype)
+            keeps = dropout_factors(layout, dropout, member.dropout_key[0], step[0], 1, theta.dtype)
             step_losses[s] = _gradient_dropout(theta, layout, loss_code, x, t, y, grad, keeps)
         else:
+            acts, deltas = member.acts, member.deltas
             step_losses[s] = gradient(theta, layout, loss_code, x, t, acts, deltas, y, grad)
         step_correct[s] = count_correct(loss_code, y, t)
         if not np.isfinite(step_losses[s]):
             return s
-        optimizer_step(opt_code, theta, grad, state, hyper, step)
-    return len(order)
+        optimizer_step(group.opt_code, theta, grad, member.state, member.hyper, step)
+    return len(member.order)
 
 
-def train_epoch_batch(
-    theta,
-    layout,
-    loss_code,
-    X,
-    T,
-    order,
-    batch_size,
-    opt_code,
-    state,
-    hyper,
-    step,
-    grad,
-    x_batch,
-    t_batch,
-    acts,
-    deltas,
-    y,
-    batch_losses,
-    batch_correct,
-    dropout,
-    dropout_key,
-):
+def train_epoch_batch(group, member):
+    layout, loss_code, X, T = group.layout, group.loss_code, group.X, group.T
+    theta, grad, y, step, dropout = member.theta, member.grad, member.y, member.step, member.dropout
+    order, batch_size = member.order, group.batch_size
+    batch_losses, batch_correct = member.losses, member.correct
     dropping = bool(np.any(dropout[:-1] > 0))
     n_batches = (len(order) + batch_size - 1) // batch_size
     for bi in range(n_batches):
@@ -362,15 +329,16 @@ def train_epoch_batch(
         yb = y[: len(rows)]
         if dropping:
             keeps = dropout_factors(
-                layout, dropout, dropout_key[0], step[0], len(rows), theta.dtype
+                layout, dropout, member.dropout_key[0], step[0], len(rows), theta.dtype
             )
             batch_losses[bi] = _gradient_dropout(theta, layout, loss_code, x, t, yb, grad, keeps)
         else:
+            acts, deltas = member.acts, member.deltas
             batch_losses[bi] = gradient(theta, layout, loss_code, x, t, acts, deltas, yb, grad)
         batch_correct[bi] = count_correct(loss_code, yb, t)
         if not np.isfinite(batch_losses[bi]):
             return bi
-        optimizer_step(opt_code, theta, grad, state, hyper, step)
+        optimizer_step(group.opt_code, theta, grad, member.state, member.hyper, step)
     return n_batches
 
 
@@ -456,95 +424,16 @@ def cast_first_non_finite(source, out):
 # ---------------------------------------------------------------- many networks
 
 
-def train_models_sample(
-    thetas,
-    layout,
-    loss_code,
-    X,
-    T,
-    orders,
-    opt_code,
-    states,
-    hypers,
-    steps,
-    grads,
-    acts,
-    deltas,
-    ys,
-    step_losses,
-    step_correct,
-    done,
-    dropouts,
-    dropout_keys,
-):
-    for m in range(thetas.shape[0]):
-        done[m] = train_epoch_sample(
-            thetas[m],
-            layout,
-            loss_code,
-            X,
-            T,
-            orders[m],
-            opt_code,
-            states[m],
-            hypers[m],
-            steps[m],
-            grads[m],
-            acts[m],
-            deltas[m],
-            ys[m],
-            step_losses[m],
-            step_correct[m],
-            dropouts[m],
-            dropout_keys[m],
-        )
+def _row(members, m):
+    # Network m's Member of stacked members: every field is stacked.
+    return type(members)(*(array[m] for array in members))
 
 
-def train_models_batch(
-    thetas,
-    layout,
-    loss_code,
-    X,
-    T,
-    orders,
-    batch_size,
-    opt_code,
-    states,
-    hypers,
-    steps,
-    grads,
-    x_batches,
-    t_batches,
-    acts,
-    deltas,
-    ys,
-    batch_losses,
-    batch_correct,
-    done,
-    dropouts,
-    dropout_keys,
-):
-    for m in range(thetas.shape[0]):
-        done[m] = train_epoch_batch(
-            thetas[m],
-            layout,
-            loss_code,
-            X,
-            T,
-            orders[m],
-            batch_size,
-            opt_code,
-            states[m],
-            hypers[m],
-            steps[m],
-            grads[m],
-            x_batches[m],
-            t_batches[m],
-            acts[m],
-            deltas[m],
-            ys[m],
-            batch_losses[m],
-            batch_correct[m],
-            dropouts[m],
-            dropout_keys[m],
-        )
+def train_models_sample(group, members, done):
+    for m in range(members.theta.shape[0]):
+        done[m] = train_epoch_sample(group, _row(members, m))
+
+
+def train_models_batch(group, members, done):
+    for m in range(members.theta.shape[0]):
+        done[m] = train_epoch_batch(group, _row(members, m))

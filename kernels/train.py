@@ -344,59 +344,41 @@ def _sgd_input_layer(theta, layout, X, row, next_row, has_next, acts, deltas, lr
 
 
 @jit
-def train_epoch_sample(
-    theta,
-    layout,
-    loss_code,
-    X,
-    T,
-    order,
-    opt_code,
-    state,
-    hyper,
-    step,
-    grad,
-    acts,
-    deltas,
-    y,
-    step_losses,
-    step_correct,
-    dropout,
-    dropout_key,
-):
-    """Train one epoch of per-sample SGD (batch size 1) in the given order.
+def train_epoch_sample(group, member):
+    """Train one epoch of per-sample SGD (batch size 1) in ``member.order``.
 
     Parameters
     ----------
-    theta : ndarray, shape (n_params,)
-        Updated in place.
-    layout : ndarray of int64, shape (layers, 6)
-    loss_code : int
-    X : ndarray, shape (n_samples, inputs)
-    T : ndarray, shape (n_samples, outputs)
-    order : ndarray of int64, shape (n_steps,)
-        Row of ``X`` used at each step.
-    opt_code, state, hyper, step
-        The optimizer (:mod:`fastnn.kernels.optimizers`); ``state`` and ``step`` are
-        updated in place.
-    grad : ndarray, shape (n_params,)
-        Work buffer (unused by plain SGD, which updates ``theta`` directly).
-    acts, deltas : ndarray, shape (>= units,)
-        Work buffers (:mod:`fastnn.kernels.network`).
-    y : ndarray, shape (1, outputs)
-        Work buffer.
-    step_losses, step_correct : ndarray of float64, shape (n_steps,)
-        Written with each step's loss (before its update) and correct count.
-    dropout : ndarray of float64, shape (layers,)
-        Dropout rate of each layer's outputs (0 for none; the last is unused).
-    dropout_key : ndarray of uint64, shape (1,)
-        The network's dropout key (see :func:`dropout_uniform`).
+    group : Group
+        The layout, loss, optimizer code and data (:mod:`.bundles`).
+    member : Member
+        The network's arrays (:mod:`.bundles`): ``theta``, the optimizer's ``state``
+        and ``step``, and the record ``losses``/``correct`` are written; ``grad`` is
+        unused by plain SGD, which updates ``theta`` directly; ``x`` and ``t`` are
+        not used. Dropout masks come from :func:`dropout_uniform`.
 
     Returns
     -------
     int
-        Steps completed: ``n_steps``, or the index of the first non-finite loss.
+        Steps completed: ``len(order)``, or the index of the first non-finite loss.
     """
+    layout, loss_code, opt_code, X, T = (
+        group.layout,
+        group.loss_code,
+        group.opt_code,
+        group.X,
+        group.T,
+    )
+    theta, state, hyper, step, order = (
+        member.theta,
+        member.state,
+        member.hyper,
+        member.step,
+        member.order,
+    )
+    grad, acts, deltas, y = member.grad, member.acts, member.deltas, member.y
+    step_losses, step_correct = member.losses, member.correct
+    dropout, dropout_key = member.dropout, member.dropout_key
     n_steps = order.shape[0]
     last_units = np.uint64(layout[layout.shape[0] - 1, UNIT_OFFSET])
     plain_sgd = opt_code == SGD and hyper[SGD_MOMENTUM] == 0 and hyper[WEIGHT_DECAY] == 0
@@ -460,54 +442,34 @@ def train_epoch_sample(
 
 
 @jit
-def train_epoch_batch(
-    theta,
-    layout,
-    loss_code,
-    X,
-    T,
-    order,
-    batch_size,
-    opt_code,
-    state,
-    hyper,
-    step,
-    grad,
-    x_batch,
-    t_batch,
-    acts,
-    deltas,
-    y,
-    batch_losses,
-    batch_correct,
-    dropout,
-    dropout_key,
-):
-    """Train one epoch of mini-batch gradient descent in the given order.
+def train_epoch_batch(group, member):
+    """Train one epoch of mini-batch gradient descent in ``member.order``.
 
-    The last batch holds the remainder when ``batch_size`` does not divide
+    The last batch holds the remainder when ``group.batch_size`` does not divide
     ``len(order)``; ``batch_size >= len(order)`` is full-batch descent.
 
     Parameters
     ----------
-    theta, layout, loss_code, X, T, order, opt_code, state, hyper, step, grad
-        As in :func:`train_epoch_sample`.
-    batch_size : int
-    x_batch : ndarray, shape (batch_size, inputs)
-    t_batch, y : ndarray, shape (batch_size, outputs)
-    acts, deltas : ndarray, shape (>= batch_size * units,)
-        Work buffers.
-    batch_losses, batch_correct : ndarray of float64, shape (n_batches,)
-        Written with each batch's mean loss and correct count.
-    dropout, dropout_key
-        As in :func:`train_epoch_sample`; row ``r`` of a batch draws its mask
-        with ``row=r``.
+    group, member
+        As in :func:`train_epoch_sample`; ``x`` and ``t`` hold a batch's rows, and
+        row ``r`` of a batch draws its dropout mask with ``row=r``.
 
     Returns
     -------
     int
         Batches completed.
     """
+    layout, loss_code, opt_code, batch_size = (
+        group.layout,
+        group.loss_code,
+        group.opt_code,
+        group.batch_size,
+    )
+    X, T, theta, order = group.X, group.T, member.theta, member.order
+    state, hyper, step, grad = member.state, member.hyper, member.step, member.grad
+    x_batch, t_batch, acts, deltas, y = member.x, member.t, member.acts, member.deltas, member.y
+    batch_losses, batch_correct = member.losses, member.correct
+    dropout, dropout_key = member.dropout, member.dropout_key
     n_rows = order.shape[0]
     n_batches = (n_rows + batch_size - 1) // batch_size
     last = layout.shape[0] - 1

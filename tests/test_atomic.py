@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from fastnn import _atomic
-from fastnn._atomic import atomic_write
+from fastnn.io import atomic as _atomic
+from fastnn.io.atomic import atomic_write
 
 needs_posix = pytest.mark.skipif(os.name != "posix", reason="POSIX file types and modes")
 

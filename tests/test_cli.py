@@ -347,19 +347,19 @@ def test_more_bad_arguments_give_one_line(capsys, argv, message):
 def interrupting_fit(monkeypatch, at_call):
     """Make training raise KeyboardInterrupt in its ``at_call``-th epoch, after damaging
     the weights as a Ctrl-C in the middle of an epoch would."""
-    from fastnn import model
+    from fastnn.training.engine import EpochRunner
 
-    original = model._EpochRunner.epoch
+    original = EpochRunner.epoch
     calls = []
 
     def epoch(self, *args, **kwargs):
         calls.append(1)
         if len(calls) == at_call:
-            self.net.theta[...] = 123.0
+            self.network.theta[...] = 123.0
             raise KeyboardInterrupt
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(model._EpochRunner, "epoch", epoch)
+    monkeypatch.setattr(EpochRunner, "epoch", epoch)
 
 
 REGRESSION_ARGS = ["--sizes", "4", "--lr", "0.05", "--seed", "3", "--quiet"]

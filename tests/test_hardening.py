@@ -123,14 +123,14 @@ def _train_in_background(net, started, release):
         def close(self):
             pass
 
-    import fastnn.model
+    from fastnn.training import fitting as fit_module
 
-    original = fastnn.model._progress_bar
-    fastnn.model._progress_bar = lambda *args: Gate()
+    original = fit_module.progress_bar
+    fit_module.progress_bar = lambda *args: Gate()
     try:
         net.fit(X, T, progress=True)
     finally:
-        fastnn.model._progress_bar = original
+        fit_module.progress_bar = original
 
 
 def test_using_a_network_while_another_thread_trains_it_is_a_clear_error():

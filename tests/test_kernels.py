@@ -7,6 +7,7 @@ from numpy.testing import assert_allclose
 
 from fastnn import kernels
 from fastnn.kernels import codes, reference
+from fastnn.kernels.bundles import Group, Member
 
 SHAPES = [(1, 1, 1), (1, 7, 3), (5, 1, 4), (3, 4, 1), (17, 13, 9), (64, 300, 40)]
 ACTIVATIONS = list(codes.ACTIVATION_CODES.values())
@@ -208,6 +209,29 @@ def test_network_forward_and_gradient(sizes, hidden, loss_code, batch, dtype, rn
         )
 
 
+def _member(theta, sizes, units, batch_size, order, hyper):
+    """A Member of fresh float64 arrays for an epoch in ``order`` (plain SGD, no dropout)."""
+    layers = len(sizes) - 1
+    n_steps = len(order) if batch_size == 1 else -(-len(order) // batch_size)
+    return Member(
+        theta=theta,
+        dropout=np.zeros(layers),
+        dropout_key=np.zeros(1, np.uint64),
+        state=np.zeros((codes.STATE_ROWS, theta.size)),
+        hyper=hyper,
+        step=np.zeros(1, np.int64),
+        order=order,
+        grad=np.zeros_like(theta),
+        acts=np.zeros(batch_size * units),
+        deltas=np.zeros(batch_size * units),
+        y=np.zeros((batch_size, sizes[-1])),
+        x=np.zeros((batch_size, sizes[0])),
+        t=np.zeros((batch_size, sizes[-1])),
+        losses=np.zeros(n_steps),
+        correct=np.zeros(n_steps),
+    )
+
+
 @pytest.mark.parametrize("sizes, hidden", NETWORKS)
 @pytest.mark.parametrize("loss_code", LOSSES, ids=["mse", "softmax_ce", "sigmoid_bce"])
 @pytest.mark.parametrize("batch_size", [1, 7, 40])
@@ -220,64 +244,15 @@ def test_train_epoch_kernels(sizes, hidden, loss_code, batch_size, rng):
     X[X < 0] = 0  # zero inputs take the skipping path
     T = rng.random((n, sizes[-1]))
     order = rng.permutation(n)
-    hyper = np.zeros(8)
-    hyper[0] = 0.05
+    hyper = np.zeros(codes.HYPER_SIZE)
+    hyper[codes.LR] = 0.05
     results = {}
     for module in (kernels, reference):
-        theta = theta0.copy()
-        state = np.zeros((3, theta.size))
-        step = np.zeros(1, dtype=np.int64)
-        grad = np.zeros_like(theta)
-        acts = np.zeros(batch_size * units)
-        deltas = np.zeros(batch_size * units)
-        y = np.zeros((batch_size, sizes[-1]))
-        steps = n if batch_size == 1 else -(-n // batch_size)
-        losses, correct = np.zeros(steps), np.zeros(steps)
-        if batch_size == 1:
-            done = module.train_epoch_sample(
-                theta,
-                layout,
-                loss_code,
-                X,
-                T,
-                order,
-                codes.SGD,
-                state,
-                hyper,
-                step,
-                grad,
-                acts,
-                deltas,
-                y,
-                losses,
-                correct,
-                np.zeros(len(layout)),
-                np.zeros(1, np.uint64),
-            )
-        else:
-            done = module.train_epoch_batch(
-                theta,
-                layout,
-                loss_code,
-                X,
-                T,
-                order,
-                batch_size,
-                codes.SGD,
-                state,
-                hyper,
-                step,
-                grad,
-                np.zeros((batch_size, sizes[0])),
-                np.zeros((batch_size, sizes[-1])),
-                acts,
-                deltas,
-                y,
-                losses,
-                correct,
-                np.zeros(len(layout)),
-                np.zeros(1, np.uint64),
-            )
+        group = Group(layout, loss_code, codes.SGD, batch_size, X, T)
+        member = _member(theta0.copy(), sizes, units, batch_size, order, hyper)
+        train = module.train_epoch_sample if batch_size == 1 else module.train_epoch_batch
+        done = train(group, member)
+        theta, step, losses, correct = member.theta, member.step, member.losses, member.correct
         results[module] = (done, step[0], theta, losses, correct)
     for got, want in zip(results[kernels], results[reference], strict=True):
         assert_allclose(got, want, rtol=1e-9, atol=1e-12)
@@ -291,30 +266,13 @@ def test_train_epoch_stops_at_first_non_finite_loss():
     X = rng.standard_normal((10, 3))
     X[6, 1] = np.inf
     T = rng.random((10, 2))
-    hyper = np.zeros(8)
-    hyper[0] = 0.01
+    hyper = np.zeros(codes.HYPER_SIZE)
+    hyper[codes.LR] = 0.01
     for module in (kernels, reference):
-        losses = np.zeros(10)
-        done = module.train_epoch_sample(
-            theta.copy(),
-            layout,
-            codes.MSE,
-            X,
-            T,
-            np.arange(10),
-            codes.SGD,
-            np.zeros((3, theta.size)),
-            hyper,
-            np.zeros(1, np.int64),
-            np.zeros_like(theta),
-            np.zeros(units),
-            np.zeros(units),
-            np.zeros((1, 2)),
-            losses,
-            np.zeros(10),
-            np.zeros(len(layout)),
-            np.zeros(1, np.uint64),
-        )
+        group = Group(layout, codes.MSE, codes.SGD, 1, X, T)
+        member = _member(theta.copy(), [3, 4, 2], units, 1, np.arange(10), hyper)
+        done = module.train_epoch_sample(group, member)
+        losses = member.losses
         assert done == 6
         assert np.all(np.isfinite(losses[:6])) and not np.isfinite(losses[6])
 

@@ -1,14 +1,14 @@
 """Many networks in one call: each trains exactly as it would alone, bit for bit."""
 
-import sys
-
 import numpy as np
 import pytest
 
-from fastnn import MLP, kernels, optimizers
+from fastnn import kernels, optimizers
 from fastnn.codegen import cache as loop_cache
 from fastnn.kernels import reference
-from fastnn.model import _Workspace
+from fastnn.kernels.bundles import Member
+from fastnn.network import Architecture, NetworkState
+from fastnn.training.engine import group_for, member_for
 
 N_ROWS, MODELS = 120, 5
 
@@ -23,131 +23,44 @@ def data():
 
 
 def networks(optimizer):
-    nets = [MLP([30, 17, 4], dtype="float64", seed=m) for m in range(MODELS)]
+    architecture = Architecture.checked([30, 17, 4], dtype="float64")
+    nets = [NetworkState.create(architecture, seed=m) for m in range(MODELS)]
     opts = [optimizers.get(optimizer, lr=0.01 * (m + 1)) for m in range(MODELS)]
-    for net, opt in zip(nets, opts, strict=True):
-        opt.bind(net.n_params, net.dtype)
+    for opt in opts:
+        opt.bind(architecture.n_params, architecture.dtype)
     orders = np.stack([np.random.default_rng(10 + m).permutation(N_ROWS) for m in range(MODELS)])
     return nets, opts, orders
+
+
+def member(net, opt, order, batch):
+    """The kernels' Member of ``net`` on copies of its and its optimizer's arrays."""
+    fresh = member_for(net, opt, batch, order)
+    return fresh._replace(
+        theta=fresh.theta.copy(), state=fresh.state.copy(), step=fresh.step.copy()
+    )
 
 
 def alone(kernel, nets, opts, orders, X, T, batch):
     results = []
     for net, opt, order in zip(nets, opts, orders, strict=True):
-        theta, state, step = net.theta.copy(), opt.state_.copy(), opt.step_.copy()
-        work = _Workspace(net, batch)
-        n_steps = N_ROWS if batch == 1 else -(-N_ROWS // batch)
-        losses, correct = np.zeros(n_steps), np.zeros(n_steps)
-        hyper = opt.hyper_vector(net.dtype)
-        if batch == 1:
-            kernel(
-                theta,
-                net._layout,
-                net.loss_code,
-                X,
-                T,
-                order,
-                opt.code,
-                state,
-                hyper,
-                step,
-                work.grad,
-                work.acts,
-                work.deltas,
-                work.y,
-                losses,
-                correct,
-                net._dropout_rates,
-                net._dropout_key,
-            )
-        else:
-            kernel(
-                theta,
-                net._layout,
-                net.loss_code,
-                X,
-                T,
-                order,
-                batch,
-                opt.code,
-                state,
-                hyper,
-                step,
-                work.grad,
-                work.x,
-                work.t,
-                work.acts,
-                work.deltas,
-                work.y,
-                losses,
-                correct,
-                net._dropout_rates,
-                net._dropout_key,
-            )
-        results.append((theta, state, step, losses, correct))
+        own = member(net, opt, order, batch)
+        kernel(group_for(net, opt, batch, X, T), own)
+        results.append((own.theta, own.state, own.step, own.losses, own.correct))
     return results
 
 
 def together(kernel, nets, opts, orders, X, T, batch):
-    net = nets[0]
-    works = [_Workspace(net, batch) for _ in nets]
-    stack = lambda name: np.stack([getattr(work, name) for work in works])  # noqa: E731
-    thetas = np.stack([n.theta for n in nets])
-    states = np.stack([o.state_ for o in opts])
-    steps = np.stack([o.step_ for o in opts])
-    hypers = np.stack([o.hyper_vector(net.dtype) for o in opts])
-    n_steps = N_ROWS if batch == 1 else -(-N_ROWS // batch)
-    losses, correct = np.zeros((MODELS, n_steps)), np.zeros((MODELS, n_steps))
+    members = [
+        member(net, opt, order, batch) for net, opt, order in zip(nets, opts, orders, strict=True)
+    ]
+    stacked = Member(*(np.stack(arrays) for arrays in zip(*members, strict=True)))
     done = np.zeros(MODELS, dtype=np.int64)
-    if batch == 1:
-        kernel(
-            thetas,
-            net._layout,
-            net.loss_code,
-            X,
-            T,
-            orders,
-            opts[0].code,
-            states,
-            hypers,
-            steps,
-            stack("grad"),
-            stack("acts"),
-            stack("deltas"),
-            stack("y"),
-            losses,
-            correct,
-            done,
-            np.stack([n._dropout_rates for n in nets]),
-            np.stack([n._dropout_key for n in nets]),
-        )
-    else:
-        kernel(
-            thetas,
-            net._layout,
-            net.loss_code,
-            X,
-            T,
-            orders,
-            batch,
-            opts[0].code,
-            states,
-            hypers,
-            steps,
-            stack("grad"),
-            stack("x"),
-            stack("t"),
-            stack("acts"),
-            stack("deltas"),
-            stack("y"),
-            losses,
-            correct,
-            done,
-            np.stack([n._dropout_rates for n in nets]),
-            np.stack([n._dropout_key for n in nets]),
-        )
-    assert done.tolist() == [n_steps] * MODELS
-    return [(thetas[m], states[m], steps[m], losses[m], correct[m]) for m in range(MODELS)]
+    kernel(group_for(nets[0], opts[0], batch, X, T), stacked, done)
+    assert done.tolist() == [len(stacked.losses[0])] * MODELS
+    return [
+        (stacked.theta[m], stacked.state[m], stacked.step[m], stacked.losses[m], stacked.correct[m])
+        for m in range(MODELS)
+    ]
 
 
 def assert_identical(first, second):
@@ -176,11 +89,13 @@ def test_generic_mini_batch_kernel(data, optimizer):
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_generated_per_sample_kernel(data, optimizer):
     nets, opts, orders = networks(optimizer)
-    net, opt = nets[0], opts[0]
+    architecture, opt = nets[0].architecture, opts[0]
+    hyper = opt.hyper_vector(architecture.dtype)
     spec = loop_cache.spec_for(
-        net.sizes, net.layout, net.loss_code, net.dtype, opt.code, opt.hyper_vector(net.dtype)
-    )
-    one = loop_cache.kernel_for(spec)
-    many = sys.modules[one.py_func.__module__].train_models
+        architecture.sizes, architecture.layout, architecture.loss_code, architecture.dtype,
+        opt.code, hyper,
+    )  # fmt: skip
+    module = loop_cache.module_for(spec)
+    one, many = module.train_epoch, module.train_models
     single = alone(one, nets, opts, orders, *data, 1)
     assert_identical(single, together(many, nets, opts, orders, *data, 1))

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from fastnn import MLP, _atomic, optimizers
+from fastnn import MLP, optimizers
+from fastnn.io import atomic as _atomic
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -465,7 +466,8 @@ def test_a_zip_bomb_member_is_refused_before_it_is_decompressed(saved, bomb, mat
 KILLED_WRITER = """
 import sys
 import numpy as np
-from fastnn import MLP, _atomic
+from fastnn import MLP
+from fastnn.io import atomic as _atomic
 
 _atomic.USE_O_TMPFILE = sys.argv[2] == "unnamed"
 real_savez = np.savez

@@ -18,10 +18,12 @@ import pytest
 
 import fastnn
 import fastnn.kernels.reference
-from fastnn import MLP, codegen, kernels, model, optimizers
+from fastnn import MLP, codegen, kernels, optimizers
 from fastnn.codegen import cache as loop_cache
 from fastnn.codegen import generator
 from fastnn.kernels import codes
+from fastnn.network import Architecture, NetworkState
+from fastnn.training.engine import group_for, member_for
 
 TOLERANCE = {"float64": {"rtol": 1e-9, "atol": 1e-11}, "float32": {"rtol": 2e-4, "atol": 2e-5}}
 
@@ -164,33 +166,13 @@ def _spec_of(sizes, hidden, output, dtype, optimizer, bits=None):
 
 
 def _run_kernel(kernel, sizes, hidden, output, dtype, optimizer, X, T, order):
-    net = MLP(sizes, hidden, output, dtype=dtype, seed=1)
+    architecture = Architecture.checked(sizes, hidden, output, dtype=dtype)
+    net = NetworkState.create(architecture, seed=1)
     opt = OPTIMIZERS[optimizer]()
-    opt.bind(net.n_params, net.dtype)
-    T = net._targets(T, len(X))
-    work = model._Workspace(net, 1)
-    losses, correct = np.zeros(len(order)), np.zeros(len(order))
-    done = kernel(
-        net.theta,
-        net._layout,
-        net.loss_code,
-        X,
-        T,
-        order,
-        opt.code,
-        opt.state_,
-        opt.hyper_vector(net.dtype),
-        opt.step_,
-        work.grad,
-        work.acts,
-        work.deltas,
-        work.y,
-        losses,
-        correct,
-        net._dropout_rates,
-        net._dropout_key,
-    )
-    return done, net.theta, opt.state_, losses
+    T = architecture.targets(T, len(X))
+    member = member_for(net, opt, 1, order)
+    done = kernel(group_for(net, opt, 1, X, T), member)
+    return done, net.theta, opt.state_, member.losses
 
 
 @pytest.mark.parametrize("bits", [128, 256], ids=["sse-like", "avx2-like"])

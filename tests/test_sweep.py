@@ -13,9 +13,10 @@ import pytest
 from fastnn import MLP, TrainingDivergedError, compare_optimizers, optimizers, sweep
 from fastnn.cli import main
 from fastnn.sweep import HYPER_KEYS, MLP_KEYS, expand_grid
+from fastnn.sweep.plan import plan
 
 # `fastnn.sweep` is the function; the module is reached through sys.modules.
-sweep_module = importlib.import_module("fastnn.sweep")
+sweep_local = importlib.import_module("fastnn.sweep.local")
 
 N_ROWS, N_INPUTS, N_CLASSES = 120, 30, 4
 # The layout, dtype and optimizers of tests/test_parallel.py, so that both share
@@ -202,8 +203,8 @@ DEFAULTS = {"epochs": 1, "batch_size": 1, "shuffle": True, "seed": 0}
 def test_the_data_are_shared_not_copied(data):
     X, labels, _ = data
     configs = [{"sizes": SIZES, "dtype": "float64", "seed": seed} for seed in range(3)]
-    _, groups, shared = sweep_module._plan(X, labels, configs, None, DEFAULTS)
-    arrays = [shared.arrays(member.net) for member in groups[0]]
+    _, groups, shared = plan(X, labels, configs, None, DEFAULTS)
+    arrays = [shared.arrays(trial.network) for trial in groups[0]]
     assert all(inputs is X for inputs, _, _ in arrays)  # float64 C-contiguous: used as is
     assert all(targets is arrays[0][1] for _, targets, _ in arrays)  # one-hot made once
 
@@ -264,7 +265,7 @@ def test_bad_configurations_are_rejected_before_any_training(
     def no_training(*args, **kwargs):
         raise AssertionError("training started before every configuration was checked")
 
-    monkeypatch.setattr(sweep_module, "_train_group", no_training)
+    monkeypatch.setattr(sweep_local, "train_group", no_training)
     X, labels, _ = data
     with pytest.raises(error, match=match):
         sweep(X, labels, configs)

@@ -159,7 +159,7 @@ def test_bad_configurations_start_no_dask_work(both_workers, data, monkeypatch):
     def no_work(*args, **kwargs):
         raise AssertionError("Dask work started before every configuration was checked")
 
-    monkeypatch.setattr(sweep_module, "_connect", no_work)
+    monkeypatch.setattr(sweep_module, "connect", no_work)
     X, labels = data
     good = {"sizes": [20, 8, 3]}
     for configs, match in [

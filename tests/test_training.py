@@ -164,12 +164,12 @@ def test_predict_accepts_one_sample_and_keeps_dtype():
 
 
 def test_predict_in_chunks_matches_one_pass(monkeypatch):
-    import fastnn.model
+    from fastnn.network import inference
 
     X = np.random.default_rng(0).standard_normal((50, 3))
     net = MLP([3, 4, 2], seed=0, dtype="float64")
     whole = net.predict(X)
-    monkeypatch.setattr(fastnn.model, "PREDICT_CHUNK", 7)
+    monkeypatch.setattr(inference, "PREDICT_CHUNK", 7)
     assert_allclose(net.predict(X), whole, rtol=1e-12)
 
 

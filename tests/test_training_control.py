@@ -6,6 +6,7 @@ import pytest
 from fastnn import MLP, kernels, optimizers, schedules
 from fastnn.kernels import reference
 from fastnn.model import History
+from fastnn.training.fitting import split_rows
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +28,18 @@ def test_validation_split_holds_out_the_same_rows_and_trains_on_the_others(data)
     X, T = data
     net = net_of()
     history = net.fit(X, T, optimizer=optimizers.SGD(lr=0.05), epochs=3, validation_split=0.25)
-    train, held = net_of()._split(len(X), 0.25)
+    train, held = split_rows(net_of()._state, len(X), 0.25)
     assert len(held) == 30 and not set(train) & set(held) and len(train) + len(held) == 120
     twin = net_of()
     twin_history = twin.fit(X[train], T[train], optimizer=optimizers.SGD(lr=0.05), epochs=3)
     np.testing.assert_array_equal(net.theta, twin.theta)  # the same run, bit for bit
     assert history.loss == twin_history.loss
     assert history.val_loss[-1] == twin.loss(X[held], T[held])
-    assert np.array_equal(net_of(seed=5)._split(120, 0.25)[1], net_of(seed=5)._split(120, 0.25)[1])
-    assert not np.array_equal(net_of(seed=5)._split(120, 0.25)[1], held)
+    assert np.array_equal(
+        split_rows(net_of(seed=5)._state, 120, 0.25)[1],
+        split_rows(net_of(seed=5)._state, 120, 0.25)[1],
+    )
+    assert not np.array_equal(split_rows(net_of(seed=5)._state, 120, 0.25)[1], held)
 
 
 @pytest.mark.parametrize(

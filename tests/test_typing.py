@@ -160,8 +160,8 @@ def test_mypy_checks_users_calls_against_the_hints(tmp_path):
     }
     assert revealed == {
         "adam_again": ['Revealed type is "fastnn.optimizers.Optimizer"'],
-        "run": ['Revealed type is "fastnn.model.History"'],
-        "results[0]": ['Revealed type is "fastnn.sweep.SweepResult"'],
+        "run": ['Revealed type is "fastnn.training.history.History"'],
+        "results[0]": ['Revealed type is "fastnn.sweep.results.SweepResult"'],
     }, result.stdout
     wrong = {"slow", "digits", "wide", "longer"}
     assert set(reported) == wrong, result.stdout

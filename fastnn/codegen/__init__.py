@@ -17,7 +17,14 @@ import numpy as np
 from fastnn.codegen import cache
 from fastnn.codegen.generator import Spec
 
-__all__ = ["SPECIALISE_MIN_ROWS", "SampleLoop", "Spec", "sample_loop", "uses_generated_loop"]
+__all__ = [
+    "SPECIALISE_MIN_ROWS",
+    "SampleLoop",
+    "Spec",
+    "loop_source",
+    "sample_loop",
+    "uses_generated_loop",
+]
 
 #: With ``specialise="auto"``, per-sample fits on at least this many rows use the
 #: loop generated for the network's layout (compiled once per layout, a few
@@ -100,3 +107,20 @@ def sample_loop(
         return generic
     module = cache.module_for(spec)
     return SampleLoop(module.train_epoch, module.train_models, spec)
+
+
+def loop_source(
+    sizes: Sequence[int],
+    layout: np.ndarray,
+    loss_code: int,
+    dtype: np.dtype[Any],
+    opt_code: int,
+    hyper: np.ndarray,
+) -> str | None:
+    """Return the Python source generated for a network and optimizer, or None.
+
+    The text that is written to the kernel cache and compiled (None when the
+    generator does not cover the network: the generic loop trains it).
+    """
+    spec = cache.spec_for(sizes, layout, loss_code, dtype, opt_code, hyper)
+    return None if spec is None else cache.source_text(spec)

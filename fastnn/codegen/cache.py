@@ -32,8 +32,8 @@ import llvmlite
 import numba
 
 from fastnn import kernels
-from fastnn._atomic import atomic_write
 from fastnn.codegen import generator
+from fastnn.io.atomic import atomic_write
 from fastnn.kernels import codes
 from fastnn.kernels._simd import register_bits
 

@@ -1,6 +1,6 @@
 """Atomic file writes: the old file or the new one, never half of one, and no litter.
 
-Models (:mod:`fastnn.persistence`), charts (:mod:`fastnn.plot`) and benchmark tables
+Models (:mod:`fastnn.io.model_file`), charts (:mod:`fastnn.plot`) and benchmark tables
 all write through :func:`atomic_write`. The data go to a temporary file in the target's
 directory, are flushed to disk, and are renamed over the target in one step.
 

@@ -27,18 +27,17 @@ import stat
 import struct
 import zipfile
 import zlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.lib import format as npy_format
 
 from fastnn import optimizers as optimizers_module
-from fastnn._atomic import atomic_write, file_kind
+from fastnn.io.atomic import atomic_write, file_kind
 from fastnn.kernels.codes import STATE_ROWS
+from fastnn.network.architecture import Architecture, check_sizes
+from fastnn.network.state import NetworkState
 from fastnn.validation import DTYPES, check_dtype
-
-if TYPE_CHECKING:
-    from fastnn.model import MLP
 
 FORMAT = "fastnn.MLP"
 FORMAT_VERSION = 2
@@ -99,25 +98,26 @@ _BROKEN = (
 )
 
 
-def save_model(net: MLP, path: str | os.PathLike[str]) -> None:
-    """Write ``net`` to ``path`` atomically (see :meth:`fastnn.MLP.save`)."""
+def save_model(net: NetworkState, path: str | os.PathLike[str]) -> None:
+    """Write the network ``net`` to ``path`` atomically (see :meth:`fastnn.MLP.save`)."""
+    architecture = net.architecture
     # Any: mypy checks **arrays against savez's own keyword arguments otherwise.
     arrays: dict[str, Any] = {
         "format": np.array(FORMAT),
         "format_version": np.array(FORMAT_VERSION),
-        "sizes": np.array(net.sizes, dtype=np.int64),
-        "hidden": np.array(net.hidden, dtype=str).reshape(-1),
-        "output": np.array(net.output),
-        "init": np.array(json.dumps(net.init)),
-        "dtype": np.array(net.dtype.name),
+        "sizes": np.array(architecture.sizes, dtype=np.int64),
+        "hidden": np.array(architecture.hidden, dtype=str).reshape(-1),
+        "output": np.array(architecture.output),
+        "init": np.array(json.dumps(architecture.init)),
+        "dtype": np.array(architecture.dtype.name),
         "backend": np.array(net.backend),
         "seed": np.array(json.dumps(net.seed)),
         "theta": net.theta,
         "rng_state": np.array(json.dumps(net.rng.bit_generator.state)),
-        "dropout": np.array(json.dumps(net.dropout)),
-        "dropout_key": np.array(net._dropout_key, dtype=np.uint64),
+        "dropout": np.array(json.dumps(list(architecture.dropout))),
+        "dropout_key": np.array(net.dropout_key, dtype=np.uint64),
     }
-    optimizer = net.optimizer_
+    optimizer = net.optimizer
     if optimizer is not None:
         step, state = _savable_optimizer(optimizer, net)
         arrays["optimizer_name"] = np.array(optimizer.name)
@@ -135,13 +135,10 @@ def _savable_optimizer(optimizer, net):
     ``net.optimizer_`` is a public object a user may have edited after ``fit``;
     writing it unchecked gave files that save wrote and load refused.
     """
+    architecture = net.architecture
     try:
-        optimizer.hyper_vector(net.dtype)  # also puts valid values in their normal form
-        step = int(optimizers_module._checked_step(optimizer.step_)[0])
-        state = optimizer.state_
-        if state is not None:
-            state = optimizers_module._checked_state(state, net.n_params, net.dtype)
-        elif step != 0:
+        step, state = optimizer.checked(architecture.n_params, architecture.dtype)
+        if state is None and step != 0:
             raise ValueError(
                 f"optimizer.state_ is None after {step} steps; call optimizer.reset() to "
                 "start from fresh state"
@@ -151,7 +148,7 @@ def _savable_optimizer(optimizer, net):
     return step, state
 
 
-def load_model(cls: type[MLP], path: str | os.PathLike[str]) -> MLP:
+def load_model(path: str | os.PathLike[str]) -> NetworkState:
     """Read a network written by :func:`save_model` (see :meth:`fastnn.MLP.load`)."""
     shown = os.fspath(path)
     with _open_regular_file(shown) as stream:
@@ -171,7 +168,7 @@ def load_model(cls: type[MLP], path: str | os.PathLike[str]) -> MLP:
             raise _unreadable(shown, error) from None
         with archive:
             try:
-                return _build(cls, _Members(archive, stream))
+                return _build(_Members(archive, stream))
             except _UnreadableError as error:
                 raise _unreadable(shown, error) from None
             except (ValueError, TypeError) as error:  # also from MLP and optimizer checks
@@ -352,7 +349,7 @@ class _Members:
             raise _RefusedError(f"'{field}' is JSON nested too deeply for a fastnn model") from None
 
 
-def _build(cls, members):
+def _build(members):
     if "format" in members and members.text("format") != FORMAT:
         raise _RefusedError(f"format is {_shown(members.text('format'))}, expected {FORMAT!r}")
     if "format_version" in members:
@@ -369,7 +366,7 @@ def _build(cls, members):
     _check_member_set(members, version)
 
     sizes = members.array("sizes", "iu", 1, "a 1-D integer array").tolist()
-    sizes = cls._check_sizes(sizes)
+    sizes = check_sizes(sizes)
     dtype_name = members.text("dtype")
     if dtype_name not in DTYPES:  # np.dtype() would parse any text, "9" * 5000 included
         raise _RefusedError(f"dtype must be 'float32' or 'float64', got {_shown(dtype_name)}")
@@ -384,28 +381,32 @@ def _build(cls, members):
         raise _RefusedError(
             f"'theta' has {theta_dtype} {theta_shape}, the architecture needs {dtype} ({n_params},)"
         )
-    net = cls(
+    architecture = Architecture.checked(
         sizes,
         hidden=[str(name) for name in members.array("hidden", "U", 1, "a list of names")],
         output=members.text("output"),
         init=members.json("init"),
         dtype=dtype,
+        dropout=members.json("dropout") if version >= 2 else 0.0,
+    )
+    net = NetworkState.create(
+        architecture,
         seed=members.json("seed"),
         backend=members.text("backend"),
-        dropout=members.json("dropout") if version >= 2 else 0.0,
+        initialise=False,
     )
     if version >= 2:
         key = members.array("dropout_key", "u", 1, "a uint64 array of one key")
         if key.shape != (1,) or key.dtype.itemsize != 8:
             raise _RefusedError(f"'dropout_key' must be one uint64, got {key.dtype} {key.shape}")
-        net._dropout_key[...] = key
+        net.dropout_key[...] = key
     theta = members.read("theta", theta_shape, theta_dtype)
     if not np.all(np.isfinite(theta)):
         raise _RefusedError("'theta' contains NaN or inf")
     net.theta[...] = theta
     _restore_generator(net.rng.bit_generator, members.json("rng_state"))
     if "optimizer_name" in members:
-        net.optimizer_ = _optimizer(members, net)
+        net.optimizer = _optimizer(members, architecture)
     return net
 
 
@@ -433,14 +434,13 @@ def _check_member_set(members, version):
         raise _RefusedError(f"the optimizer is incomplete: {missing} missing")
 
 
-def _optimizer(members, net):
+def _optimizer(members, architecture):
     name = members.text("optimizer_name")
     params = members.json("optimizer_params")
-    if name not in optimizers_module._REGISTRY:
-        raise _RefusedError(
-            f"unknown optimizer {_shown(name)}; fastnn has {sorted(optimizers_module._REGISTRY)}"
-        )
-    expected = list(optimizers_module._REGISTRY[name]().get_params())
+    family = optimizers_module.available()
+    if name not in family:
+        raise _RefusedError(f"unknown optimizer {_shown(name)}; fastnn has {sorted(family)}")
+    expected = list(family[name]().get_params())
     if not isinstance(params, dict) or sorted(params) != sorted(expected):
         raise _RefusedError(
             f"'optimizer_params' must give exactly {expected}, got {_shown(params)}"
@@ -450,10 +450,11 @@ def _optimizer(members, net):
     state = None
     if "optimizer_state" in members:
         shape, dtype = members.header("optimizer_state")
-        if shape != (STATE_ROWS, net.n_params) or dtype.newbyteorder("=") != net.dtype:
+        n_params, net_dtype = architecture.n_params, architecture.dtype
+        if shape != (STATE_ROWS, n_params) or dtype.newbyteorder("=") != net_dtype:
             raise _RefusedError(
-                f"'optimizer_state' has {dtype} {shape}, the network needs {net.dtype} "
-                f"({STATE_ROWS}, {net.n_params})"
+                f"'optimizer_state' has {dtype} {shape}, the network needs {net_dtype} "
+                f"({STATE_ROWS}, {n_params})"
             )
         state = members.read("optimizer_state", shape, dtype)
         if not np.all(np.isfinite(state)):
@@ -467,9 +468,9 @@ def _optimizer(members, net):
             {"name": optimizer.name, "params": params, "step": step, "state": state}
         )
         if state is None:
-            optimizer.hyper_vector(net.dtype)
+            optimizer.hyper_vector(architecture.dtype)
         else:
-            optimizer.bind(net.n_params, net.dtype)
+            optimizer.bind(architecture.n_params, architecture.dtype)
     except (TypeError, ValueError) as error:
         raise _RefusedError(f"the optimizer: {error}") from None
     return optimizer

@@ -1,6 +1,7 @@
-"""Export a trained :class:`fastnn.MLP` to ONNX, so that it runs wherever ONNX does.
+"""Export a network's forward pass to ONNX, so that it runs wherever ONNX does.
 
-``net.to_onnx("m.onnx")`` calls :func:`to_onnx`. It needs the ``onnx`` package
+``net.to_onnx("m.onnx")`` calls :func:`to_onnx` with the network's architecture and a
+consistent copy of its weights. It needs the ``onnx`` package
 (``pip install "fastnn[onnx]"``, which also installs ``onnxruntime`` to run the
 file); ``import fastnn`` never imports it.
 
@@ -29,11 +30,16 @@ Running it::
     (Y,) = session.run(None, {"X": X.astype(np.float32)})  # Y == net.predict(X)
 """
 
+from __future__ import annotations
+
 import os
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from fastnn.kernels import codes
+from fastnn.network.architecture import Architecture
 
 __all__ = ["to_onnx", "DEFAULT_OPSET", "INPUT_NAME", "OUTPUT_NAME"]
 
@@ -98,12 +104,14 @@ def _activation(helper, code, name, dtype_code, nodes):
     return out
 
 
-def build_model(net, opset=None):
-    """Return the ONNX model (an ``onnx.ModelProto``) of ``net``'s forward pass, checked.
+def build_model(architecture: Architecture, theta: NDArray[Any], opset: int | None = None) -> Any:
+    """Return the ONNX model (an ``onnx.ModelProto``) of a network's forward pass, checked.
 
     Parameters
     ----------
-    net : fastnn.MLP
+    architecture : Architecture
+    theta : ndarray
+        The network's parameters (not modified).
     opset : int, optional
         Default :data:`DEFAULT_OPSET`.
     """
@@ -113,17 +121,17 @@ def build_model(net, opset=None):
     import fastnn
 
     opset = _check_opset(opset, onnx)
-    if net.n_params * net.dtype.itemsize >= _PROTOBUF_LIMIT - 2**20:
+    n_params, dtype = architecture.n_params, architecture.dtype
+    if n_params * dtype.itemsize >= _PROTOBUF_LIMIT - 2**20:
         raise ValueError(
-            f"to_onnx: the network's {net.n_params:,} parameters take "
-            f"{net.n_params * net.dtype.itemsize / 2**30:.1f} GiB, more than the 2 GiB an "
+            f"to_onnx: the network's {n_params:,} parameters take "
+            f"{n_params * dtype.itemsize / 2**30:.1f} GiB, more than the 2 GiB an "
             "ONNX file can hold"
         )
-    dtype_code = helper.np_dtype_to_tensor_dtype(net.dtype)
-    # One consistent copy of the weights, even while other threads predict.
-    with net._guard.reading("to_onnx"):
-        params = {name: np.array(view, copy=True) for name, view in net.params.items()}
-    layout = net.layout
+    dtype_code = helper.np_dtype_to_tensor_dtype(dtype)
+    params = {name: np.array(view, copy=True) for name, view in architecture.views(theta).items()}
+    layout = architecture.layout
+    output = architecture.output
     initializers = [numpy_helper.from_array(value, name) for name, value in params.items()]
     constants = {"zero": 0.0, "leaky_slope": codes.LEAKY_RELU_SLOPE}
     nodes = []
@@ -131,20 +139,20 @@ def build_model(net, opset=None):
     last = len(layout) - 1
     for index, row in enumerate(layout):
         layer = index + 1
-        u = OUTPUT_NAME if index == last and net.output == "identity" else f"u{layer}"
+        u = OUTPUT_NAME if index == last and output == "identity" else f"u{layer}"
         nodes.append(helper.make_node("Gemm", [current, f"W{layer}", f"b{layer}"], [u]))
         if index < last:
             current = _activation(helper, int(row[codes.ACTIVATION]), u, dtype_code, nodes)
-        elif net.output == "softmax":
+        elif output == "softmax":
             nodes.append(helper.make_node("Softmax", [u], [OUTPUT_NAME], axis=-1))
-        elif net.output == "sigmoid":
+        elif output == "sigmoid":
             nodes.append(helper.make_node("Sigmoid", [u], [OUTPUT_NAME]))
     # The scalars the step and leaky_relu activations use, if any layer has them.
     used = {name for node in nodes for name in node.input}
     for name, value in constants.items():
         if name in used:
-            initializers.append(numpy_helper.from_array(np.array(value, dtype=net.dtype), name))
-    sizes = net.sizes
+            initializers.append(numpy_helper.from_array(np.array(value, dtype=dtype), name))
+    sizes = architecture.sizes
     graph = helper.make_graph(
         nodes,
         "fastnn_mlp",
@@ -160,26 +168,37 @@ def build_model(net, opset=None):
         ir_version=helper.find_min_ir_version_for(opsets),
         producer_name="fastnn",
         producer_version=fastnn.__version__,
-        doc_string=repr(net),
+        doc_string=(
+            f"MLP({list(sizes)}, hidden={list(architecture.hidden)!r}, output={output!r}, "
+            f"dtype={dtype.name!r})"
+        ),
     )
     helper.set_model_props(
         model,
         {
             "sizes": ",".join(str(size) for size in sizes),
-            "hidden": ",".join(net.hidden),
-            "output": net.output,
+            "hidden": ",".join(architecture.hidden),
+            "output": output,
         },
     )
     onnx.checker.check_model(model)
     return model
 
 
-def to_onnx(net, path=None, *, opset=None):
-    """Export ``net``'s forward pass as an ONNX model; write it to ``path`` if given.
+def to_onnx(
+    architecture: Architecture,
+    theta: NDArray[Any],
+    path: str | os.PathLike[str] | None = None,
+    *,
+    opset: int | None = None,
+) -> Any:
+    """Export a network's forward pass as an ONNX model; write it to ``path`` if given.
 
     Parameters
     ----------
-    net : fastnn.MLP
+    architecture : Architecture
+    theta : ndarray
+        The network's parameters (a consistent copy: not modified during the export).
     path : str or os.PathLike, optional
         Written atomically (a temporary file renamed over it), so a failed
         export leaves any old file intact. None: only return the model.
@@ -198,10 +217,6 @@ def to_onnx(net, path=None, *, opset=None):
     TypeError, ValueError
         For a bad ``path`` or ``opset``, or a network too large for one file.
     """
-    from fastnn.model import MLP
-
-    if not isinstance(net, MLP):
-        raise TypeError(f"net must be a fastnn MLP, got {type(net).__name__}")
     if path is not None:
         try:
             path = os.fspath(path)
@@ -209,9 +224,9 @@ def to_onnx(net, path=None, *, opset=None):
             raise TypeError(
                 f"path must be a str, os.PathLike or None, got {type(path).__name__}"
             ) from None
-    model = build_model(net, opset)
+    model = build_model(architecture, theta, opset)
     if path is not None:
-        from fastnn._atomic import atomic_write
+        from fastnn.io.atomic import atomic_write
 
         with atomic_write(path) as stream:
             stream.write(model.SerializeToString())

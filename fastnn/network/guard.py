@@ -1,0 +1,65 @@
+"""Many threads may read a network at once, or one may train it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fastnn.errors import ConcurrentUseError
+
+__all__ = ["UseGuard"]
+
+
+class UseGuard:
+    """Many threads may read a network at once (predict, loss, save), or one may train it.
+
+    A conflicting call raises :class:`ConcurrentUseError` at once, rather than
+    waiting or reading half-updated weights. The training thread itself may
+    read (validation, callbacks).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._readers = 0
+        self._trainer: int | None = None
+
+    @contextmanager
+    def reading(self, action: str) -> Iterator[None]:
+        """Let this thread read the network for ``action`` (a name for messages)."""
+        me = threading.get_ident()
+        with self._lock:
+            if self._trainer is not None and self._trainer != me:
+                raise ConcurrentUseError(
+                    f"{action}: another thread is training this network; wait until its fit "
+                    "returns, or use a copy (copy.deepcopy(net))"
+                )
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._readers -= 1
+
+    @contextmanager
+    def training(self, action: str) -> Iterator[None]:
+        """Let this thread train the network for ``action`` (a name for messages)."""
+        me = threading.get_ident()
+        with self._lock:
+            if self._trainer is not None:
+                raise ConcurrentUseError(
+                    f"{action}: this network is already being trained"
+                    + (" by another thread" if self._trainer != me else "")
+                    + "; train one copy per thread (copy.deepcopy(net))"
+                )
+            if self._readers:
+                raise ConcurrentUseError(
+                    f"{action}: another thread is using this network (predict, loss or save); "
+                    "train it when that has returned, or train a copy (copy.deepcopy(net))"
+                )
+            self._trainer = me
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._trainer = None

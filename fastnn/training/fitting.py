@@ -1,0 +1,126 @@
+"""The epochs of one network's fit: data, optimizer, control, history."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from fastnn import kernels
+from fastnn import optimizers as optimizers_module
+from fastnn.network.state import NetworkState
+from fastnn.training.control import Control, EarlyStopping, epoch_line, progress_bar
+from fastnn.training.engine import EpochRunner, epoch_order, record_epoch
+from fastnn.training.history import History
+from fastnn.validation import check_int
+
+__all__ = ["fit", "split_rows"]
+
+
+def fit(
+    network: NetworkState,
+    X: ArrayLike,
+    T: ArrayLike,
+    optimizer: Any,
+    epochs: int,
+    batch_size: int | None,
+    shuffle: bool,
+    validation_data: Any,
+    progress: bool,
+    control: Control,
+    owner: Any = None,
+) -> History:
+    """Train ``network`` from its current weights (see :meth:`fastnn.MLP.fit`).
+
+    ``owner`` is what the callbacks receive as their network (the user's
+    :class:`fastnn.MLP`); ``network`` itself if None.
+    """
+    epochs = check_int("epochs", epochs, minimum=1)
+    architecture = network.architecture
+    if kernels.first_non_finite(network.theta) >= 0:
+        raise ValueError(
+            "the network's weights contain NaN or inf (edited by hand?); training cannot "
+            "start from them: make a new MLP or load a saved one"
+        )
+    X = architecture.inputs(X)
+    T = architecture.targets(T, X.shape[0])
+    identity = np.arange(X.shape[0])
+    validation = None
+    if control.validation_split:
+        identity, held_out = split_rows(network, X.shape[0], control.validation_split)
+        validation = (X[held_out], T[held_out])
+    n_rows = len(identity)
+    if batch_size is None:
+        batch_size = n_rows
+    batch_size = min(check_int("batch_size", batch_size, minimum=1), n_rows)
+    if validation_data is not None:
+        validation = checked_validation_data(network, validation_data)
+    if optimizer is None:
+        optimizer = network.optimizer or optimizers_module.SGD(lr=0.01)
+    optimizer = optimizers_module.get(optimizer)
+    optimizer.bind(architecture.n_params, architecture.dtype)
+    network.optimizer = optimizer
+    if control.monitor_needs_validation and validation is None:
+        raise ValueError(
+            f"early stopping monitors {control.monitor!r}: give validation_data or validation_split"
+        )
+
+    history = History()
+    order = identity.copy()
+    run = EpochRunner(network, X, T, batch_size, optimizer, n_rows, control.schedule)
+    watch = EarlyStopping(control, network, optimizer) if control.early_stopping else None
+    for epoch in range(1, epochs + 1):
+        if control.schedule is not None:
+            control.schedule.start_epoch(optimizer)
+        epoch_order(network.rng, identity, order, shuffle)
+        bar = progress_bar(n_rows, epoch, epochs) if progress else None
+        started = time.perf_counter()
+        try:
+            step_losses, correct = run.epoch(order, epoch, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        seconds = time.perf_counter() - started
+        record_epoch(history, network, step_losses, batch_size, n_rows, correct, validation)
+        history.lr.append(float(optimizer.lr))
+        if control.schedule is not None:
+            control.schedule.end_epoch(history)
+        if control.verbose:
+            print(epoch_line(epoch, epochs, history, n_rows / seconds), flush=True)
+        stop = watch is not None and watch.update(epoch, history)
+        for callback in control.callbacks:
+            stop = callback(epoch, history, network if owner is None else owner) is True or stop
+        if stop:
+            history.stopped_epoch = epoch
+            break
+    if watch is not None:
+        watch.finish(history)
+    return history
+
+
+def checked_validation_data(
+    network: NetworkState, validation_data: Any
+) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Return ``(X_val, T_val)`` checked and cast as the kernels take them."""
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        raise TypeError("validation_data must be a tuple (X_val, T_val)")
+    architecture = network.architecture
+    X_val = architecture.inputs(validation_data[0], "validation_data[0]")
+    T_val = architecture.targets(validation_data[1], X_val.shape[0], "validation_data[1]")
+    return X_val, T_val
+
+
+def split_rows(
+    network: NetworkState, n_rows: int, fraction: float
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Training and held-out row indices (sorted) for ``validation_split``."""
+    held = int(round(fraction * n_rows))
+    if held < 1 or held >= n_rows:
+        raise ValueError(
+            f"validation_split={fraction} of {n_rows} rows holds out {held}; it needs to "
+            "leave at least one row on each side"
+        )
+    rows = network.split_rng().permutation(n_rows)
+    return np.sort(rows[held:]), np.sort(rows[:held])
