@@ -77,8 +77,7 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     print()
     print(text, end="")
-    print(f"wrote {out / RESULTS}")
-    print(PEERS_HINT)
+    print(f"wrote {out / RESULTS}")  # the last section says how to compare with the peers
     return 0
 
 
