@@ -11,9 +11,13 @@ import sys
 from pathlib import Path
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
-# One thread for every BLAS, set before NumPy loads: the comparison is per core.
-for _variable in THREAD_VARIABLES:
-    os.environ.setdefault(_variable, "1")
+# One thread for every BLAS, set before NumPy loads: the comparison is per core. Imported by
+# a program that loaded NumPy already (a test), the environment is left alone: set now, it
+# would reach only the libraries loaded later (SciPy's BLAS, which Numba's np.dot calls)
+# and the child processes, a mix no run should have; limit_threads limits at run time.
+if "numpy" not in sys.modules:
+    for _variable in THREAD_VARIABLES:
+        os.environ.setdefault(_variable, "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:

@@ -40,10 +40,11 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parent.parent))
+# _common first: one BLAS thread, set before NumPy loads, and this checkout's fastnn.
+from _common import fashion_rows, machine, write_markdown  # noqa: E402, I001
+
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import fashion_rows, machine, write_markdown  # noqa: E402
 
 import fastnn  # noqa: E402
 from fastnn import MLP, optimizers  # noqa: E402
