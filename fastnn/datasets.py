@@ -536,13 +536,7 @@ def _read_npz_array(archive, key, path, max_bytes):
     member = archive.getinfo(f"{key}.npy")
     try:
         with archive.open(member) as stream:
-            version = np.lib.format.read_magic(stream)
-            if version == (1, 0):
-                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(stream)
-            elif version == (2, 0):
-                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(stream)
-            else:
-                raise ValueError(f"unsupported .npy format version {version}")
+            shape, dtype = _npy_header(stream)
             header_size = stream.tell()
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError) as error:
         raise ValueError(f"{path}: not a readable .npz data file ({key}: {error})") from None
@@ -566,6 +560,18 @@ def _read_npz_array(archive, key, path, max_bytes):
             return np.lib.format.read_array(stream, allow_pickle=False)
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, ValueError) as error:
         raise ValueError(f"{path}: not a readable .npz data file ({key}: {error})") from None
+
+
+def _npy_header(stream):
+    """Read a ``.npy`` header (format 1.0 or 2.0) from ``stream``; return ``(shape, dtype)``."""
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+    else:
+        raise ValueError(f"unsupported .npy format version {version}")
+    return shape, dtype
 
 
 def _check_data_set(arrays, path):
@@ -649,13 +655,7 @@ def load_npy(path: PathLike, *, max_bytes: int = MAX_ARRAY_BYTES) -> NDArray[Any
         raise ValueError(f"{path}: cannot read the data file ({error})") from None
     with stream:
         try:
-            version = np.lib.format.read_magic(stream)
-            if version == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
-            elif version == (2, 0):
-                shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
-            else:
-                raise ValueError(f"unsupported .npy format version {version}")
+            shape, dtype = _npy_header(stream)
             available = os.fstat(stream.fileno()).st_size - stream.tell()
             if dtype.hasobject:
                 raise ValueError("it holds Python objects, which are never unpickled")

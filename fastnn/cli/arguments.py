@@ -6,6 +6,9 @@ command's usage (exit code 2).
 """
 
 import argparse
+import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -20,48 +23,38 @@ DTYPES = ("float32", "float64")
 # ------------------------------------------------------------------ numbers
 
 
+def _number(
+    text: str, convert: type[int] | type[float], what: str, accept: Callable[[Any], bool]
+) -> Any:
+    """``text`` as ``convert`` (int or float, finite) if ``accept`` takes it, else an
+    ArgumentTypeError saying ``what`` it must be."""
+    try:
+        value = convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+    if (convert is float and not math.isfinite(value)) or not accept(value):
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+    return value
+
+
 def positive_int_argument(text: str) -> int:
     """An integer >= 1 (epochs, a batch size, rows)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
+    return int(_number(text, int, "a positive integer", lambda value: value >= 1))
 
 
 def non_negative_int_argument(text: str) -> int:
     """An integer >= 0 (a seed, a patience)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
-    return value
+    return int(_number(text, int, "an integer >= 0", lambda value: value >= 0))
 
 
 def positive_float_argument(text: str) -> float:
     """A finite number > 0 (a learning rate)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
-    if not value > 0 or not np.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
+    return float(_number(text, float, "a positive number", lambda value: value > 0))
 
 
 def non_negative_float_argument(text: str) -> float:
     """A finite number >= 0 (a momentum, a weight decay)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}") from None
-    if not value >= 0 or not np.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
-    return value
+    return float(_number(text, float, "a number >= 0", lambda value: value >= 0))
 
 
 def fraction_argument(text: str) -> float:
