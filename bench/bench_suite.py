@@ -70,6 +70,7 @@ from suite_report import (  # noqa: E402
 )
 
 from fastnn import MLP, optimizers, selfbench  # noqa: E402
+from fastnn.cli.arguments import positive_int_argument  # noqa: E402
 
 __all__ = ["main", "build_parser", "run", "FULL", "QUICK", "HEADER", "PNG_NAMES"]
 
@@ -279,7 +280,7 @@ def add_arguments(parser):
     )
     parser.add_argument(
         "--threads",
-        type=_positive_int,
+        type=positive_int_argument,
         default=1,
         help="threads per system (BLAS, OpenMP, PyTorch); default: 1",
     )
@@ -296,16 +297,6 @@ def add_arguments(parser):
         "are here",
     )
     return parser
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
 
 
 def build_parser(prog="python bench/bench_suite.py"):
