@@ -38,6 +38,7 @@ CI_SKIPS = [
     "tests/test_examples.py",
     "tests/test_peers.py",
     "tests/test_readme.py",
+    "tests/test_selfbench.py",
 ]
 # Never run here: the type hints are checked against the current stubs of NumPy and
 # matplotlib (NumPy 1.24's stubs differ, matplotlib ships none before 3.8), which is

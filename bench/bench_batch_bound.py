@@ -13,19 +13,19 @@ Usage::
     OPENBLAS_CORETYPE=SkylakeX python bench/bench_batch_bound.py
 """
 
+import argparse
 import os
+import statistics
+import sys
+import time
+from pathlib import Path
 
-# One BLAS thread, set before NumPy loads (as bench/_common.py does).
-for _variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
-
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# _common first: one BLAS thread, set before NumPy loads, and this checkout's fastnn.
+from _common import fashion_rows, machine  # noqa: E402, I001
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import fashion_rows, machine  # noqa: E402
 
 from fastnn import MLP, optimizers  # noqa: E402
 
@@ -96,4 +96,8 @@ def main(rows=30_000, repeats=7):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=30_000, help="rows per epoch (default 30000)")
+    parser.add_argument("--repeats", type=int, default=7, help="timed epochs (default 7)")
+    arguments = parser.parse_args()
+    sys.exit(main(arguments.rows, arguments.repeats))

@@ -25,7 +25,7 @@ from _common import (  # noqa: E402
 
 import fastnn  # noqa: E402
 from fastnn import datasets, optimizers  # noqa: E402
-from fastnn.benchmark import first_fit_seconds  # noqa: E402
+from fastnn.selfbench import first_fit_seconds  # noqa: E402
 
 # name, sizes, output, batch size, dtype, target ratio, rows for fastnn, rows for NumPy, data
 # fmt: off

@@ -10,9 +10,10 @@ conventions and learning rate, float32, one thread each:
 (c) 784-40-10 as (a) with Adam lr 1e-3 (torch's formulas)
 (d) 784-256-128-10 ReLU, softmax cross-entropy, plain SGD lr 0.05, batch 100
 
-Systems: ``fastnn`` (``MLP.fit(shuffle=False)``), ``jax`` (:mod:`fastnn._peers_jax`:
+Systems: ``fastnn`` (``MLP.fit(shuffle=False)``), ``jax`` (bench/peers/jax_peer.py:
 ``jit`` of a ``lax.scan`` over the epoch, donated buffers, tuned ``unroll``),
-``c`` (bench/c/per_sample.c, compiled now; cases a-c) and ``numpy``
+``c`` (bench/c/per_sample.c through bench/peers/c_peer.py, compiled now; cases a-c)
+and ``numpy``
 (``MLP(backend="numpy")``, on fewer rows).
 
 Method: first every system pays its one-off cost (Numba compile or cache load,
@@ -48,15 +49,14 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-# This checkout's fastnn and kernels first (not an installed copy elsewhere), so that
-# the script measures the code next to it; then bench/ for _common and peers_c.
-sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).parent)]
-import _common  # noqa: E402, F401  (one BLAS thread, set before NumPy loads)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: _common, peers
+# _common first: one BLAS thread, set before NumPy loads, and this checkout's fastnn.
+import _common  # noqa: E402
 import numpy as np  # noqa: E402
+from _common import atomic_write, rate, ratio, row  # noqa: E402
+from peers import MISSING, initial_network  # noqa: E402
 
-from fastnn import datasets, optimizers  # noqa: E402
-from fastnn.io.atomic import atomic_write  # noqa: E402
-from fastnn.model import MLP  # noqa: E402
+from fastnn import MLP, datasets, optimizers  # noqa: E402
 
 __all__ = ["CASES", "SYSTEMS", "Case", "Report", "run", "main", "check_weights"]
 
@@ -133,15 +133,7 @@ class Data:
 
     def _load_images(self):
         if self._images is None:
-            try:
-                (X, labels), _ = datasets.load_fashion_mnist(dtype="float32")
-                self.source = "Fashion-MNIST training rows"
-            except FileNotFoundError:
-                rng = np.random.default_rng(0)
-                X = rng.random((60_000, 784), dtype=np.float32)
-                X[X < 0.5] = 0  # about as sparse as the real images
-                labels = rng.integers(0, 10, len(X))
-                self.source = "random rows of Fashion-MNIST's shape (Fashion-MNIST not found)"
+            X, labels, self.source = _common.fashion_rows(60_000, "float32")
             order = np.random.default_rng(0).permutation(len(X))
             self._images = (np.ascontiguousarray(X[order]), labels[order].astype(np.int32))
         return self._images
@@ -168,9 +160,7 @@ class Data:
 
 def initial_params(case, backend="numba"):
     """A fresh network with fastnn's initial weights for ``case``: ``MLP(sizes, seed=0)``."""
-    return MLP(
-        case.sizes, hidden="relu", output=case.output, dtype="float32", seed=0, backend=backend
-    )
+    return initial_network(case.sizes, case.output, "float32", backend)
 
 
 # --------------------------------------------------------------------------- systems
@@ -222,7 +212,7 @@ class CastSystem:
 
 class JaxSystem:
     def __init__(self, case, X, T, unroll):
-        from fastnn._peers_jax import JaxTrainer
+        from peers.jax_peer import JaxTrainer
 
         self.trainer = JaxTrainer(
             initial_params(case).params, case.output, case.optimizer, case.lr, case.batch, unroll
@@ -443,15 +433,15 @@ class Report:
         header = ["case", *(f"{LABELS[s]} samples/s" for s in self.systems)]
         header += [f"fastnn/{LABELS[s]}" for s in peers]
         header += [f"rows ({'/'.join(LABELS[s] for s in self.systems)})"]
-        lines = [_row(header), "|" + "---|" * len(header)]
+        lines = [row(header), "|" + "---|" * len(header)]
         for key in self.cases:
             case = CASES[key]
             rates = self.rates.get(key, {})
             cells = [f"({key}) {case.title}"]
-            cells += [_rate(rates.get(s)) for s in self.systems]
-            cells += [_ratio(self.ratio(key, s)) for s in peers]
+            cells += [rate(rates.get(s)) for s in self.systems]
+            cells += [ratio(self.ratio(key, s)) for s in peers]
             cells.append("/".join(str(self.rows[key].get(s, "-")) for s in self.systems))
-            lines.append(_row(cells))
+            lines.append(row(cells))
         return lines
 
     def markdown(self):
@@ -483,7 +473,7 @@ class Report:
         lines += ["", "## Samples per second (median)", "", *self.table()]
         lines += ["", "Spread (slowest and fastest epoch) and CPU seconds per wall second:", ""]
         header = ["case", "system", "median", "min", "max", "CPU/wall"]
-        lines += [_row(header), "|" + "---|" * len(header)]
+        lines += [row(header), "|" + "---|" * len(header)]
         for key in self.cases:
             for system in [*self.systems, *CAST_SYSTEMS]:
                 if system not in self.spread.get(key, {}) or system == "cast":
@@ -491,13 +481,13 @@ class Report:
                 low, high = self.spread[key][system]
                 label = "fastnn, float64 X" if system == "fastnn_f64" else LABELS[system]
                 lines.append(
-                    _row(
+                    row(
                         [
                             f"({key})",
                             label,
-                            _rate(self.rates[key][system]),
-                            _rate(low),
-                            _rate(high),
+                            rate(self.rates[key][system]),
+                            rate(low),
+                            rate(high),
                             f"{self.cpu_share[key][system]:.2f}",
                         ]
                     )
@@ -512,7 +502,7 @@ class Report:
         )
         lines.append("")
         header = ["case", *(LABELS[s] for s in self.systems)]
-        lines += [_row(header), "|" + "---|" * len(header)]
+        lines += [row(header), "|" + "---|" * len(header)]
         for key in self.cases:
             cells = [f"({key})"]
             for system in self.systems:
@@ -523,7 +513,7 @@ class Report:
                     cells.append(f"{self.setup[key][system]:.2f}" + (f" ({note})" if note else ""))
                 else:
                     cells.append("-")
-            lines.append(_row(cells))
+            lines.append(row(cells))
         if self.unroll:
             lines += [
                 "",
@@ -535,15 +525,15 @@ class Report:
             ]
             candidates = sorted({u for _, table, _ in self.unroll.values() for u in table})
             header = ["case", "rows", *(f"unroll {u}" for u in candidates), "chosen"]
-            lines += [_row(header), "|" + "---|" * len(header)]
+            lines += [row(header), "|" + "---|" * len(header)]
             for key, (best, table, tune_rows) in self.unroll.items():
                 cells = [f"({key})", str(tune_rows)]
                 cells += [
-                    f"{_rate(table[u][0])} (compile {table[u][1]:.2f} s)" if u in table else "-"
+                    f"{rate(table[u][0])} (compile {table[u][1]:.2f} s)" if u in table else "-"
                     for u in candidates
                 ]
                 cells.append(str(best))
-                lines.append(_row(cells))
+                lines.append(row(cells))
         if self.checks:
             lines += [
                 "",
@@ -564,11 +554,11 @@ class Report:
                 "close",
                 "fastnn float32 vs float64",
             ]
-            lines += [_row(header), "|" + "---|" * len(header)]
+            lines += [row(header), "|" + "---|" * len(header)]
             for key, checks in self.checks.items():
                 for check in checks:
                     lines.append(
-                        _row(
+                        row(
                             [
                                 f"({key})",
                                 LABELS[check.system],
@@ -599,11 +589,11 @@ class Report:
                 "fit, float64 X (ms)",
                 "cast / fit(float64 X)",
             ]
-            lines += [_row(header), "|" + "---|" * len(header)]
+            lines += [row(header), "|" + "---|" * len(header)]
             for key in cast_cases:
                 sec = self.seconds[key]
                 lines.append(
-                    _row(
+                    row(
                         [
                             f"({key})",
                             str(self.rows[key]["fastnn"]),
@@ -615,20 +605,6 @@ class Report:
                     )
                 )
         return "\n".join(lines) + "\n"
-
-
-def _row(cells):
-    return "| " + " | ".join(str(cell) for cell in cells) + " |"
-
-
-def _rate(value):
-    return "-" if value is None else f"{value:,.0f}"
-
-
-def _ratio(value):
-    if value is None:
-        return "-"
-    return f"{value:.2f}x" if value < 10 else f"{value:.1f}x"
 
 
 def _parse_list(text, allowed, what):
@@ -706,8 +682,6 @@ def run(
     log : callable
         Progress messages (``print``; ``lambda *a: None`` for silence).
     """
-    from fastnn.benchmark import _limit_threads, _machine
-
     case_keys = _parse_list(cases if isinstance(cases, str) else ",".join(cases), CASES, "cases")
     wanted = _parse_list(
         systems if isinstance(systems, str) else ",".join(systems), SYSTEMS, "systems"
@@ -732,14 +706,14 @@ def run(
     jax_how = ""
     if "jax" in wanted:
         try:
-            from fastnn._peers_jax import load_jax
+            from peers.jax_peer import load_jax
 
             _, jax_how = load_jax()
         except ImportError:
-            report.skipped["jax"] = 'not installed (pip install "fastnn[bench]")'
+            report.skipped["jax"] = MISSING
     peer = None
     if "c" in wanted:
-        from peers_c import CompilerNotFoundError, CPeer
+        from peers.c_peer import CompilerNotFoundError, CPeer
 
         try:
             peer = CPeer()
@@ -753,7 +727,7 @@ def run(
             report.skipped["c"] = str(error)
     report.systems = [s for s in wanted if s not in report.skipped]
     report.versions = {**_versions(), **report.versions}
-    report.machine = _machine()
+    report.machine = _common.machine()
     data = Data()
     import fastnn
 
@@ -762,7 +736,7 @@ def run(
         **report.versions,
     }
 
-    with _limit_threads(1, with_torch=False) as threads_how:
+    with _common.limit_threads(1) as threads_how:
         report.threads = f"NumPy/SciPy BLAS: {threads_how}." + (
             f" JAX: {jax_how}." if jax_how else ""
         )
@@ -811,7 +785,7 @@ def run(
             }
             say(
                 f"({key}) "
-                + ", ".join(f"{LABELS[s]} {_rate(report.rates[key][s])}/s" for s in systems)
+                + ", ".join(f"{LABELS[s]} {rate(report.rates[key][s])}/s" for s in systems)
             )
             del trainers
     report.data_source = data.source or "no image case run"
@@ -881,7 +855,6 @@ def main(argv=None):
     print(text)
     out = args.out if args.out is not None else (None if args.quick else RESULTS)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(out) as stream:
             stream.write(text.encode())
         print(f"wrote {out}")

@@ -40,10 +40,11 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parent.parent))
+# _common first: one BLAS thread, set before NumPy loads, and this checkout's fastnn.
+from _common import fashion_rows, machine, write_markdown  # noqa: E402, I001
+
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import fashion_rows, machine, write_markdown  # noqa: E402
 
 import fastnn  # noqa: E402
 from fastnn import MLP, optimizers  # noqa: E402
@@ -108,11 +109,13 @@ def sequential(X, labels, epochs):
 
 def group_alone(X, labels, n_models, n_threads, epochs):
     """One sweep group (the parallel kernel and fit's bookkeeping), without the checks."""
-    sweep_module = sys.modules["fastnn.sweep"]
+    from fastnn.sweep.local import train_group
+    from fastnn.sweep.plan import plan
+
     defaults = {"epochs": epochs, "batch_size": 1, "shuffle": True, "seed": 0}
-    _, groups, data = sweep_module._plan(X, labels, configs()[:n_models], None, defaults)
+    _, groups, data = plan(X, labels, configs()[:n_models], None, defaults)
     start = time.perf_counter()
-    sweep_module._train_group(groups[0], data, n_threads)
+    train_group(groups[0], data, n_threads)
     return time.perf_counter() - start
 
 

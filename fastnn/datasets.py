@@ -18,11 +18,14 @@ from fastnn.validation import check_int
 
 __all__ = [
     "make_regression",
+    "load",
     "load_mnist",
     "load_fashion_mnist",
     "load_digits",
     "load_npz",
+    "load_npy",
     "read_idx",
+    "NAMED_DATA_SETS",
 ]
 
 #: ``(x_train, t_train), (x_test, t_test)``, as the loaders return them.
@@ -51,6 +54,15 @@ N_CLASSES = 10  # MNIST and Fashion-MNIST
 DIGITS_FILE = "digits.npz"
 DIGITS_ROWS = 1797
 _NPZ_ARRAYS = ("x_train", "t_train", "x_test", "t_test")
+#: The data sets :func:`load` knows by name, each with how messages and chart titles call it.
+NAMED_DATA_SETS = {
+    "regression": "y = 3*x0 + 2*x1, 100,000 samples",
+    "digits": "8x8 digits (UCI)",
+    "mnist": "MNIST",
+    "fashion-mnist": "Fashion-MNIST",
+}
+# Training and test rows of load("regression").
+REGRESSION_ROWS = (100_000, 2_000)
 _FILES = {
     "train_img": "train-images-idx3-ubyte",
     "train_label": "train-labels-idx1-ubyte",
@@ -78,6 +90,64 @@ def make_regression(
     """
     X = np.random.default_rng(seed).random((n, 2)).astype(dtype)
     return X, 3 * X[:, 0] + 2 * X[:, 1]
+
+
+def load(
+    name: PathLike, *, dtype: DTypeLike = "float32", seed: int = 0
+) -> tuple[tuple[NDArray[Any], NDArray[Any]], tuple[NDArray[Any] | None, NDArray[Any] | None]]:
+    """Load a data set by its name, or from a ``.npz`` file, as the command line's ``--data``.
+
+    Parameters
+    ----------
+    name : str or os.PathLike
+        One of :data:`NAMED_DATA_SETS`:
+
+        - ``"regression"``: the course's y = 3x0 + 2x1 (:func:`make_regression`),
+          100,000 training rows drawn with ``seed`` and 2,000 test rows with ``seed + 1``;
+        - ``"digits"``: :func:`load_digits`;
+        - ``"mnist"``: :func:`load_mnist`;
+        - ``"fashion-mnist"``: :func:`load_fashion_mnist`;
+
+        or the path of a ``.npz`` file with ``x_train``, ``t_train`` and optionally
+        ``x_test``, ``t_test`` (:func:`load_npz`).
+    dtype : str, default "float32"
+        The inputs' dtype for a named data set; a file's arrays come as stored.
+    seed : int, default 0
+        Draws the regression's rows; the other data sets ignore it.
+
+    Returns
+    -------
+    (x_train, t_train), (x_test, t_test)
+        The test pair is ``(None, None)`` when a file has none. Labels are as each
+        loader gives them (integer class labels for the image sets).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is a string that names no data set and does not end with
+        ``.npz``, or the file is not a readable data set (see :func:`load_npz`).
+    FileNotFoundError
+        If MNIST's or Fashion-MNIST's files, or the ``.npz`` file, are not found.
+    """
+    seed = check_int("seed", seed, minimum=0)
+    if isinstance(name, str) and name not in NAMED_DATA_SETS:
+        if not name.lower().endswith(".npz"):
+            raise ValueError(
+                f"name must be one of {', '.join(NAMED_DATA_SETS)} or the path of a .npz "
+                f"file, got {name!r}"
+            )
+    if name == "regression":
+        train_rows, test_rows = REGRESSION_ROWS
+        X, T = make_regression(train_rows, seed=seed, dtype=dtype)
+        X_test, T_test = make_regression(test_rows, seed=seed + 1, dtype=dtype)
+        return (X, T), (X_test, T_test)
+    if name == "digits":
+        return load_digits(dtype=dtype)
+    if name == "mnist":
+        return load_mnist(dtype=dtype)
+    if name == "fashion-mnist":
+        return load_fashion_mnist(dtype=dtype)
+    return load_npz(name)
 
 
 def _open_regular_file(path):
@@ -466,13 +536,7 @@ def _read_npz_array(archive, key, path, max_bytes):
     member = archive.getinfo(f"{key}.npy")
     try:
         with archive.open(member) as stream:
-            version = np.lib.format.read_magic(stream)
-            if version == (1, 0):
-                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(stream)
-            elif version == (2, 0):
-                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(stream)
-            else:
-                raise ValueError(f"unsupported .npy format version {version}")
+            shape, dtype = _npy_header(stream)
             header_size = stream.tell()
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError) as error:
         raise ValueError(f"{path}: not a readable .npz data file ({key}: {error})") from None
@@ -496,6 +560,18 @@ def _read_npz_array(archive, key, path, max_bytes):
             return np.lib.format.read_array(stream, allow_pickle=False)
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, ValueError) as error:
         raise ValueError(f"{path}: not a readable .npz data file ({key}: {error})") from None
+
+
+def _npy_header(stream):
+    """Read a ``.npy`` header (format 1.0 or 2.0) from ``stream``; return ``(shape, dtype)``."""
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+    else:
+        raise ValueError(f"unsupported .npy format version {version}")
+    return shape, dtype
 
 
 def _check_data_set(arrays, path):
@@ -543,3 +619,59 @@ def _check_data_set(arrays, path):
                 f"{path}: t_test has shape {t_test.shape}, which does not fit t_train's "
                 f"{t_train.shape}"
             )
+
+
+def load_npy(path: PathLike, *, max_bytes: int = MAX_ARRAY_BYTES) -> NDArray[Any]:
+    """Load one array saved by ``np.save`` (a ``.npy`` file); never unpickles.
+
+    The header is read first, and the size it declares checked against the bytes
+    the file holds, so that a crafted header cannot ask for a huge array.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    max_bytes : int, default ``MAX_ARRAY_BYTES`` (4 GiB)
+        Refuse arrays larger than this.
+
+    Returns
+    -------
+    ndarray
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        If ``path`` is not a regular file or cannot be read, its header is not a
+        ``.npy`` header, it holds Python objects, or it declares more data than the
+        file holds (truncated or corrupt) or than ``max_bytes``.
+    """
+    max_bytes = check_int("max_bytes", max_bytes, minimum=0)
+    try:
+        stream = _open_regular_file(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such data file") from None
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path}: cannot read the data file ({error})") from None
+    with stream:
+        try:
+            shape, dtype = _npy_header(stream)
+            available = os.fstat(stream.fileno()).st_size - stream.tell()
+            if dtype.hasobject:
+                raise ValueError("it holds Python objects, which are never unpickled")
+            declared = math.prod(shape) * dtype.itemsize
+            if declared > available:
+                raise ValueError(
+                    f"its header declares {shape} {dtype} ({declared:,} bytes) but only "
+                    f"{available:,} bytes follow: truncated or corrupt"
+                )
+            if declared > max_bytes:
+                raise ValueError(
+                    f"its header declares {shape} {dtype} ({declared:,} bytes), more than "
+                    f"max_bytes={max_bytes:,}"
+                )
+            stream.seek(0)
+            array: NDArray[Any] = np.load(stream, allow_pickle=False)
+            return array
+        except (ValueError, OSError, EOFError, SyntaxError, TypeError) as error:
+            raise ValueError(f"{path}: not a readable .npy array ({error})") from None

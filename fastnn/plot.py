@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "describe_training",
+    "describe_optimizer",
     "plot_loss",
     "plot_accuracy",
     "plot_step_loss",
@@ -274,11 +275,22 @@ def _running_mean(values, window):
     return (sums[ends] - sums[starts]) / (ends - starts)
 
 
-def _describe_optimizer(optimizer):
-    """ "SGD lr=0.05 momentum=0.9": the class, lr, and what differs from the defaults."""
+def describe_optimizer(optimizer: Optimizer | str) -> str:
+    """Return "SGD lr=0.05 momentum=0.9": the class, lr, and what differs from the defaults.
+
+    Parameters
+    ----------
+    optimizer : Optimizer or str
+        A string is returned as it is.
+
+    Returns
+    -------
+    str
+    """
     if isinstance(optimizer, str):
         return optimizer
     parts = [type(optimizer).__name__]
+    parameters: Mapping[str, inspect.Parameter]
     try:
         parameters = inspect.signature(type(optimizer).__init__).parameters
     except (TypeError, ValueError):
@@ -344,7 +356,7 @@ def describe_training(
             shown = f"{rates[0]:g}" if len(set(rates)) == 1 else "/".join(f"{r:g}" for r in rates)
             parts.append(f"dropout {shown}")
     if optimizer is not None:
-        parts.append(_describe_optimizer(optimizer))
+        parts.append(describe_optimizer(optimizer))
     if batch_size is not None:
         if batch_size == "full":
             parts.append("full batch")

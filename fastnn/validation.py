@@ -5,6 +5,7 @@ and the command line): each check names the argument, says what it got and what 
 needs, and returns the value in the form the kernels take.
 """
 
+import dataclasses
 import math
 import numbers
 from typing import Any
@@ -166,14 +167,325 @@ def _numba_types(dtype: np.dtype[Any]) -> bool:
     return dtype.isnative and (dtype.kind in "biu" or dtype.itemsize in (4, 8))
 
 
-def positive_int_argument(text: str) -> int:
-    """argparse type: a positive integer, else a message argparse reports (exit code 2)."""
-    import argparse
+# ------------------------------------------------------------------ data sets to train on
+# What the command line asks of a data set before training: which task its targets make
+# (classes, labels or a regression), and every array checked, naming the array and row.
 
+#: Integer labels name classes 0..K-1 and K is the output layer's width: a stray label of
+#: 10**9 would otherwise ask for a network of billions of weights.
+MAX_CLASSES = 10_000
+
+_OUTPUTS = ("softmax", "sigmoid", "identity")
+
+
+class OutputMismatchError(ValueError):
+    """The targets do not suit the output layer asked for (:func:`training_data`'s ``output``)."""
+
+
+@dataclasses.dataclass
+class TrainingData:
+    """A checked data set, ready for ``MLP.fit``, and the output layer its targets need.
+
+    ``X`` and ``X_test`` are finite C-contiguous arrays of the dtype asked for; ``T`` and
+    ``T_test`` are int64 class labels for a softmax output made from labels, else finite
+    arrays of that dtype (one-hot rows, 0/1 labels, or regression targets).
+    """
+
+    X: NDArray[Any]
+    T: NDArray[Any]
+    X_test: NDArray[Any] | None
+    T_test: NDArray[Any] | None
+    output: str  # "softmax", "sigmoid" or "identity"
+    n_outputs: int
+    source: str = ""  # where the data came from, as messages and titles name it
+    note: str = ""  # how the targets were read, when that was a choice
+
+    @property
+    def is_regression(self) -> bool:
+        """True for an identity output (mean squared error)."""
+        return self.output == "identity"
+
+
+def finite_values(name: str, values: ArrayLike, dtype: DTypeLike, source: str = "") -> NDArray[Any]:
+    """Return ``values`` (any shape) as a C-contiguous array of ``dtype``; raise at the first
+    NaN or inf, or at a value too large for ``dtype``, naming its row (and column).
+
+    ``source`` (a file or data set) starts the message when given.
+    """
+    dtype = check_dtype(dtype)
+    prefix = f"{source}: " if source else ""
+    with np.errstate(over="ignore", invalid="ignore"):
+        cast = np.ascontiguousarray(values, dtype=dtype)
+    bad = first_non_finite(cast.reshape(-1))
+    if bad < 0:
+        return cast
+    position = np.unravel_index(bad, cast.shape)
+    where = f"row {position[0]}" + (f", column {position[1]}" if cast.ndim == 2 else "")
+    original = np.asarray(values)[position]
+    if is_finite_number(original):
+        raise ValueError(
+            f"{prefix}{name} has a value too large for {dtype.name} at {where} ({original:g}); "
+            "rescale the data or use float64"
+        )
+    raise ValueError(
+        f"{prefix}{name} contains {original} at {where}; clean or impute the data first"
+    )
+
+
+def class_labels(name: str, labels: NDArray[Any], source: str = "") -> NDArray[np.int64]:
+    """Return integer class labels ``0, 1, 2, ...`` (below :data:`MAX_CLASSES`) as int64."""
+    prefix = f"{source}: " if source else ""
+    if labels.dtype.kind not in "iu":
+        raise TypeError(
+            f"{prefix}{name} must hold integer class labels like t_train, got dtype {labels.dtype}"
+        )
+    negative = np.flatnonzero(labels < 0)
+    if negative.size:
+        row = negative[0]
+        raise ValueError(
+            f"{prefix}{name} has label {labels[row]} at row {row}; class labels are 0, 1, 2, ..."
+        )
+    row = int(np.argmax(labels)) if labels.size else 0
+    if labels.size and labels[row] >= MAX_CLASSES:
+        raise ValueError(
+            f"{prefix}{name} has label {labels[row]} at row {row}, which would need "
+            f"{int(labels[row]) + 1:,} output units; class labels go from 0 to at most "
+            f"{MAX_CLASSES - 1}"
+        )
+    return labels.astype(np.int64)
+
+
+def training_data(
+    X: ArrayLike,
+    T: ArrayLike,
+    X_test: ArrayLike | None = None,
+    T_test: ArrayLike | None = None,
+    *,
+    dtype: DTypeLike = "float32",
+    output: str | None = None,
+    source: str = "",
+    output_name: str = "output",
+) -> TrainingData:
+    """Check a data set for training and decide its task, as ``MLP.fit`` reads targets.
+
+    With ``output`` None the targets decide: 1-D integer labels (or one column of
+    them), or float labels that are all whole numbers from 0 to ``MAX_CLASSES - 1``
+    (at least two classes), make a softmax classifier with one output per class;
+    2-D rows that are one-hot (or probabilities) make a softmax classifier too;
+    other float targets make a regression with one output per column. ``output``
+    ("softmax", "sigmoid" or "identity") imposes the output layer, and the targets
+    must suit it.
+
+    Parameters
+    ----------
+    X, T : array-like
+        The training inputs (2-D) and targets; messages call them x_train and t_train.
+    X_test, T_test : array-like, optional
+        A test split (both or neither); messages call them x_test and t_test.
+    dtype : str, default "float32"
+        The network's dtype: inputs and float targets are cast to it.
+    output : {"softmax", "sigmoid", "identity"}, optional
+    source : str, optional
+        Where the data came from (a file, a data set's name): it starts every message.
+    output_name : str, default "output"
+        How messages name the choice of ``output`` (the command line says "--output").
+
+    Returns
+    -------
+    TrainingData
+
+    Raises
+    ------
+    TypeError
+        If an array holds something other than real numbers, or labels are not integers.
+    ValueError
+        Naming the array and the row of the first bad value: NaN or inf, a value too
+        large for ``dtype``, a negative or too large class label, a single class, or
+        arrays of the wrong shape.
+    OutputMismatchError
+        If the targets do not suit ``output`` (a ``ValueError`` too).
+    """
+    dtype = check_dtype(dtype).name
+    if output is not None and output not in _OUTPUTS:
+        raise ValueError(f"output must be None, 'softmax', 'sigmoid' or 'identity', got {output!r}")
+    if (X_test is None) != (T_test is None):
+        raise ValueError("X_test and T_test come together: give both or neither")
+    x_train, x_test, t_train, t_test = _data_set_arrays(X, X_test, T, T_test, dtype, source)
+    data = TrainingData(x_train, t_train, x_test, t_test, "identity", 1, source)
+    return _read_targets(data, dtype, output, output_name)
+
+
+def _data_set_arrays(
+    X: ArrayLike,
+    X_test: ArrayLike | None,
+    T: ArrayLike,
+    T_test: ArrayLike | None,
+    dtype: str,
+    source: str,
+) -> tuple[NDArray[Any], NDArray[Any] | None, NDArray[Any], NDArray[Any] | None]:
+    """The inputs checked and cast to ``dtype``; the targets' kind and shape checked."""
+    prefix = f"{source}: " if source else ""
+    x_train, t_train = np.asarray(X), np.asarray(T)
+    x_test = None if X_test is None else np.asarray(X_test)
+    t_test = None if T_test is None else np.asarray(T_test)
+    for name, values in (("x_train", x_train), ("x_test", x_test)):
+        if values is not None and values.dtype.kind not in "biuf":
+            raise TypeError(f"{prefix}{name} must hold real numbers, got {values.dtype}")
+    for values in (x_train, x_test):
+        if values is not None and values.ndim != 2:
+            raise ValueError(
+                f"{prefix}the inputs must be 2-D (samples, features), got {values.shape}"
+            )
+    for x, t, split in ((x_train, t_train, "train"), (x_test, t_test, "test")):
+        if x is None or t is None:
+            continue
+        if x.shape[0] == 0:
+            raise ValueError(f"{prefix}x_{split} has no samples (shape {x.shape})")
+        if t.ndim not in (1, 2) or t.shape[0] != x.shape[0]:
+            raise ValueError(
+                f"{prefix}t_{split} has shape {t.shape}; it needs one row per row of x_{split} "
+                f"({x.shape[0]}) and 1 or 2 dimensions"
+            )
+    if x_test is not None and x_test.shape[1] != x_train.shape[1]:
+        raise ValueError(
+            f"{prefix}x_test has {x_test.shape[1]} columns, x_train {x_train.shape[1]}: "
+            "they must match"
+        )
+    if t_train.dtype.kind not in "iuf":
+        raise TypeError(
+            f"{prefix}t_train must hold integer class labels or float targets, got dtype "
+            f"{t_train.dtype}"
+            + ("; store labels as integers (t.astype(int))" if t_train.dtype == bool else "")
+        )
+    if t_train.ndim == 2 and t_train.shape[1] == 1:  # one column: the same as 1-D
+        t_train = t_train[:, 0]
+        t_test = t_test[:, 0] if t_test is not None and t_test.ndim == 2 else t_test
+    x_train = finite_values("x_train", x_train, dtype, source)
+    x_test = None if x_test is None else finite_values("x_test", x_test, dtype, source)
+    return x_train, x_test, t_train, t_test
+
+
+def _read_targets(
+    data: TrainingData, dtype: str, output: str | None, output_name: str
+) -> TrainingData:
+    """Decide ``data``'s output layer and width from its targets (or check them against
+    ``output``), and check them: the rules of :func:`training_data`."""
+    source = data.source
+    prefix = f"{source}: " if source else ""
+    whose = f"{source}'s t_train" if source else "t_train"
+
+    def finite(data: TrainingData) -> None:
+        data.T = finite_values("t_train", data.T, dtype, source)
+        if data.T_test is not None:
+            data.T_test = finite_values("t_test", data.T_test, dtype, source)
+
+    def as_labels(data: TrainingData) -> None:
+        data.T = data.T.astype(np.int64)
+        data.T_test = None if data.T_test is None else data.T_test.astype(np.int64)
+
+    def whole_labels(data: TrainingData) -> bool:
+        return _whole_labels(data.T) and (data.T_test is None or _whole_labels(data.T_test))
+
+    def task(output: str, n_outputs: int = 0) -> TrainingData:
+        # One output per class for labels, else one per column of targets.
+        data.output = output
+        data.n_outputs = n_outputs or (1 if data.T.ndim == 1 else data.T.shape[1])
+        return data
+
+    integer = data.T.ndim == 1 and data.T.dtype.kind in "iu"
+    if output == "identity" or (output is None and not integer and data.T.ndim == 1):
+        finite(data)
+        largest = max(data.T.max(), 0 if data.T_test is None else data.T_test.max())
+        if output is not None or not whole_labels(data) or largest < 1:  # two classes at least
+            return task("identity")
+        integer = True
+        data.note = (
+            "t_train holds whole numbers stored as floats: read as class labels, as MLP.fit "
+            f"reads them ({_choice(output_name, 'identity')} trains a regression on them)"
+        )
+        as_labels(data)
+    elif output == "softmax" and data.T.ndim == 1 and not integer:  # float labels, as fit takes
+        finite(data)
+        if not whole_labels(data):
+            raise OutputMismatchError(
+                f"{_choice(output_name, 'softmax')} needs class labels (0, 1, 2, ...) or "
+                f"one-hot rows; {whose} holds other values: use "
+                f"{_choice(output_name, 'identity')} (regression)"
+            )
+        integer = True
+        as_labels(data)
+    if integer and output in (None, "softmax"):
+        data.T = class_labels("t_train", data.T, source)
+        if data.T_test is not None:
+            data.T_test = class_labels("t_test", data.T_test, source)
+        n_classes = int(max(data.T.max(), 0 if data.T_test is None else data.T_test.max())) + 1
+        if n_classes < 2:
+            raise ValueError(
+                f"{prefix}t_train has only one class (label 0); a classifier needs at least two"
+            )
+        return task("softmax", n_classes)
+    finite(data)
+    if output == "sigmoid":
+        if not (
+            _suits(data.T, codes.SIGMOID_BCE, dtype)
+            and _suits(data.T_test, codes.SIGMOID_BCE, dtype)
+        ):
+            raise OutputMismatchError(
+                f"{_choice(output_name, 'sigmoid')} needs targets in [0, 1] (0/1 labels, or "
+                f"one column per label); {whose} has values from {data.T.min():g} to "
+                f"{data.T.max():g}"
+                + (
+                    f"; use {_choice(output_name, 'softmax')} for more than two classes"
+                    if integer
+                    else ""
+                )
+            )
+        return task("sigmoid")
+    if data.T.ndim == 2 and _suits(data.T, codes.SOFTMAX_CE, dtype):
+        if not _suits(data.T_test, codes.SOFTMAX_CE, dtype):
+            raise ValueError(
+                f"{prefix}t_train holds one-hot rows but t_test does not; give t_test the same form"
+            )
+        return task("softmax")
+    if output == "softmax":
+        raise OutputMismatchError(
+            f"{_choice(output_name, 'softmax')} needs class labels (0, 1, 2, ...) or one-hot "
+            f"rows; {whose} holds other targets: use {_choice(output_name, 'identity')} "
+            "(regression) or sigmoid"
+        )
+    return task("identity")
+
+
+def _choice(option: str, value: str) -> str:
+    """ "--output softmax" for a command-line option, "output='softmax'" for an argument."""
+    return f"{option} {value}" if option.startswith("-") else f"{option}={value!r}"
+
+
+def _whole_labels(values: NDArray[Any]) -> bool:
+    """True if float ``values`` could be class labels: whole numbers from 0 to MAX_CLASSES - 1."""
+    return bool(
+        values.size
+        and np.all(np.isfinite(values))
+        and np.all(values == np.round(values))
+        and values.min() >= 0
+        and values.max() < MAX_CLASSES
+    )
+
+
+def _suits(values: NDArray[Any] | None, loss_code: int, dtype: str) -> bool:
+    """True if finite ``values`` (or no values) pass :func:`targets`'s check for ``loss_code``:
+    one-hot or probability rows for a softmax output, values in [0, 1] for a sigmoid one."""
+    if values is None:
+        return True
     try:
-        value = int(text)
+        targets(
+            "targets",
+            values,
+            len(values),
+            1 if values.ndim == 1 else values.shape[1],
+            loss_code,
+            dtype,
+        )
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
+        return False
+    return True

@@ -1,13 +1,22 @@
-"""fastnn.benchmark (``fastnn bench``) end to end on tiny sizes: files, tables, exit code.
+"""The benchmark suite (bench/bench_suite.py) end to end on tiny sizes: files, tables,
+exit code; and every bench/ script still starts.
 
 No timing assertions: only that the run completes and writes what it promises.
 """
 
 import builtins
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from fastnn import benchmark
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+sys.path.insert(0, str(BENCH))
+try:
+    import bench_suite as benchmark
+finally:
+    sys.path.remove(str(BENCH))
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HEADER = (
@@ -111,11 +120,11 @@ def test_jax_column_says_why_when_jax_is_missing(tmp_path, capsys, monkeypatch):
     real_import = builtins.__import__
 
     def import_without_jax(name, *args, **kwargs):
-        if name.split(".")[0] == "jax" or name == "fastnn._peers_jax":
+        if name.split(".")[0] == "jax" or name == "peers.jax_peer":
             raise ImportError(f"No module named {name!r}")
         return real_import(name, *args, **kwargs)
 
-    real_find_peers = benchmark._find_peers
+    real_find_peers = benchmark.find_peers
 
     def find_only_jax(skip, threads=1):
         # PyTorch and scikit-learn are left out only to keep the test short.
@@ -125,11 +134,11 @@ def test_jax_column_says_why_when_jax_is_missing(tmp_path, capsys, monkeypatch):
         return found, missing, how
 
     monkeypatch.setattr(builtins, "__import__", import_without_jax)
-    monkeypatch.setattr(benchmark, "_find_peers", find_only_jax)
+    monkeypatch.setattr(benchmark, "find_peers", find_only_jax)
     out = tmp_path / "bench"
     assert benchmark.main(["--quick", "--out", str(out)]) == 0
     text, per_sample = check_outputs(out, capsys)
-    assert 'JAX not installed (pip install "fastnn[bench]")' in text
+    assert 'JAX not installed (pip install -e ".[bench]")' in text
     for row in per_sample:
         assert row[6] == row[10] == "-"  # JAX and fastnn/JAX
 
@@ -150,4 +159,19 @@ def test_parser_has_the_documented_options():
         1,
         False,
     )
-    assert str(args.out) == "bench-results"
+    assert args.out == BENCH / "results" / "suite"
+
+
+@pytest.mark.parametrize("script", sorted(path.name for path in BENCH.glob("bench_*.py")))
+def test_every_bench_script_starts(script):
+    # Each script imports what it needs (bench/_common.py, bench/peers/, fastnn's public
+    # API) and answers --help, from any working directory.
+    result = subprocess.run(
+        [sys.executable, str(BENCH / script), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=BENCH.parent.parent,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage:")

@@ -84,7 +84,7 @@ def test_train_saves_a_model_that_predicts(tmp_path, capsys):
 
 
 def test_train_shows_a_progress_bar_on_a_terminal(capsys, monkeypatch):
-    monkeypatch.setattr("fastnn.cli._stderr_is_terminal", lambda: True)
+    monkeypatch.setattr("fastnn.cli.common._stderr_is_terminal", lambda: True)
     code, _, err = run(["train", "--data", "digits", "--epochs", "2"], capsys)
     assert code == 0
     assert "epoch 2/2" in err and "sample/s" in err
@@ -688,7 +688,7 @@ def test_plot_jpeg_is_a_jpeg(tmp_path, capsys):
 
 
 def test_compare_optimizers_trains_the_whole_family_by_default(tmp_path, capsys):
-    from fastnn.cli import OPTIMIZER_NAMES
+    from fastnn.cli.arguments import OPTIMIZER_NAMES
 
     chart = tmp_path / "family.png"
     argv = ["compare-optimizers", "--epochs", "1", "--rows", "100", "--plot", str(chart)]

@@ -234,7 +234,7 @@ def test_labels_must_be_integers_and_images_bytes(tmp_path):
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
-@pytest.mark.parametrize("reader", [datasets.read_idx, datasets.load_npz])
+@pytest.mark.parametrize("reader", [datasets.read_idx, datasets.load_npz, datasets.load_npy])
 def test_a_fifo_is_refused_at_once_instead_of_hanging(tmp_path, reader):
     path = tmp_path / "pipe.npz"
     os.mkfifo(path)
@@ -425,3 +425,59 @@ def test_load_npz_refuses_corrupt_members_with_a_value_error(tmp_path):
     path.write_bytes(bytes(packed))
     with pytest.raises(ValueError, match=r"data.npz: not a readable .npz data file"):
         datasets.load_npz(path)
+
+
+# ---------------------------------------------------------------- load by name, load_npy
+
+
+def test_load_by_name_is_each_loader(tmp_path, monkeypatch):
+    (X, T), (X_test, T_test) = datasets.load("regression", dtype="float64", seed=3)
+    assert X.shape == (100_000, 2) and X_test.shape == (2_000, 2) and X.dtype == np.float64
+    np.testing.assert_array_equal(X, datasets.make_regression(100_000, seed=3)[0])
+    np.testing.assert_array_equal(X_test, datasets.make_regression(2_000, seed=4)[0])
+    np.testing.assert_allclose(T, 3 * X[:, 0] + 2 * X[:, 1])
+    for got, expected in zip(
+        [*datasets.load("digits")[0]], [*datasets.load_digits()[0]], strict=True
+    ):
+        np.testing.assert_array_equal(got, expected)
+    make_mnist_dir(tmp_path)
+    monkeypatch.setenv("FASTNN_DATA", str(tmp_path))
+    (X, T), _ = datasets.load("mnist", dtype="float64")
+    assert X.shape == (6, 784) and X.dtype == np.float64
+    path = tmp_path / "mine.npz"
+    np.savez(path, x_train=np.ones((4, 3)), t_train=np.arange(4))
+    (X, T), (X_test, T_test) = datasets.load(path)
+    assert X.shape == (4, 3) and X_test is None and T_test is None
+    assert set(datasets.NAMED_DATA_SETS) == {"regression", "digits", "mnist", "fashion-mnist"}
+
+
+def test_load_by_an_unknown_name_lists_the_names():
+    with pytest.raises(ValueError, match="name must be one of regression, digits, mnist"):
+        datasets.load("fashion_mnist")
+    with pytest.raises(FileNotFoundError, match="no such data file"):
+        datasets.load("missing.npz")
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        datasets.load("regression", seed=-1)
+
+
+def test_load_npy_reads_arrays_and_refuses_bad_files(tmp_path):
+    path = tmp_path / "x.npy"
+    array = np.arange(12.0).reshape(4, 3)
+    np.save(path, array)
+    np.testing.assert_array_equal(datasets.load_npy(path), array)
+    with pytest.raises(ValueError, match="more than max_bytes=95"):
+        datasets.load_npy(path, max_bytes=95)
+    np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match="Python objects, which are never unpickled"):
+        datasets.load_npy(path)
+    np.save(path, array)
+    path.write_bytes(path.read_bytes()[:-8])
+    with pytest.raises(ValueError, match="x.npy: not a readable .npy array .*truncated or corrupt"):
+        datasets.load_npy(path)
+    path.write_bytes(b"not an array")
+    with pytest.raises(ValueError, match="x.npy: not a readable .npy array"):
+        datasets.load_npy(path)
+    with pytest.raises(FileNotFoundError, match="no such data file"):
+        datasets.load_npy(tmp_path / "missing.npy")
+    with pytest.raises(ValueError, match="cannot read the data file .*a directory"):
+        datasets.load_npy(tmp_path)

@@ -246,6 +246,23 @@ def test_wheel_ships_the_data_the_type_marker_and_the_licences(tmp_path):
     # distributions and with a kernels/ folder in the user's working directory.
     top_level = {name.split("/", 1)[0] for name in names if not name.startswith(dist_info)}
     assert top_level == {"fastnn"}, top_level
+    # The benchmark harness and its peers (PyTorch, JAX, scikit-learn, C) live in bench/
+    # of the repository, not in what every user installs; fastnn bench's self-benchmark
+    # (fastnn/selfbench.py) needs only fastnn.
+    assert "fastnn/selfbench.py" in names and "fastnn/cli/bench.py" in names
+    assert not [name for name in names if re.search(r"bench_|peer|benchmark\.py$", name)]
+    with zipfile.ZipFile(wheel) as archive:
+        peer_imports = [
+            name
+            for name in names
+            if name.endswith(".py")
+            and re.search(
+                r"^\s*(import|from)\s+(torch|jax|jaxlib|optax|sklearn\.neural_network)\b",
+                archive.read(name).decode(),
+                re.MULTILINE,
+            )
+        ]
+    assert not peer_imports, f"modules of the wheel that import a benchmark peer: {peer_imports}"
 
     assert metadata["Version"] == pyproject()["project"]["version"]
     assert metadata["License-Expression"] == "MIT AND CC-BY-4.0"

@@ -1,9 +1,10 @@
 """The benchmark peers train the very same thing as fastnn: same weights after the same steps.
 
-JAX (fastnn._peers_jax, used by ``fastnn bench`` and bench/bench_peers.py) and
-the hand-written C loops (bench/c/per_sample.c) start from fastnn's initial
-weights and must end, after the same rows in the same order, where fastnn ends
-(float32 tolerance). Otherwise a speed ratio would compare different work.
+JAX (bench/peers/jax_peer.py, used by bench/bench_suite.py and bench/bench_peers.py)
+and the hand-written C loops (bench/c/per_sample.c, bench/peers/c_peer.py) start
+from fastnn's initial weights and must end, after the same rows in the same order,
+where fastnn ends (float32 tolerance). Otherwise a speed ratio would compare
+different work.
 No timing here.
 """
 
@@ -16,10 +17,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fastnn import datasets, optimizers
-from fastnn.model import MLP
+from fastnn import MLP, datasets, optimizers
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
+sys.path.insert(0, str(BENCH))
+try:
+    import bench_peers
+    from peers.c_peer import CompilerNotFoundError, CPeer
+    from peers.jax_peer import JaxTrainer, load_jax
+finally:
+    sys.path.remove(str(BENCH))
 RTOL, ATOL = 1e-4, 1e-5
 HAS_JAX = importlib.util.find_spec("jax") is not None and importlib.util.find_spec("optax")
 needs_jax = pytest.mark.skipif(not HAS_JAX, reason="JAX and optax are not installed")
@@ -60,8 +67,6 @@ def assert_same_weights(got, expected, start):
 
 @needs_jax
 def test_jax_regression_matches_fastnn_after_1000_steps():
-    from fastnn._peers_jax import JaxTrainer
-
     X, y = regression(1000)
     expected, start = fastnn_after([2, 10, 1], "identity", optimizers.SGD(lr=0.07), X, y)
     trainer = JaxTrainer(start, "identity", "sgd", 0.07)
@@ -75,8 +80,6 @@ def test_jax_regression_matches_fastnn_after_1000_steps():
     "name, optimizer", [("sgd", optimizers.SGD(lr=0.01)), ("adam", optimizers.Adam(lr=1e-3))]
 )
 def test_jax_images_match_fastnn_after_200_steps(name, optimizer):
-    from fastnn._peers_jax import JaxTrainer
-
     X, _, T = sparse_images(200)
     expected, start = fastnn_after([784, 40, 10], "softmax", optimizer, X, T)
     trainer = JaxTrainer(start, "softmax", name, optimizer.lr, unroll=2)
@@ -86,8 +89,6 @@ def test_jax_images_match_fastnn_after_200_steps(name, optimizer):
 
 @needs_jax
 def test_jax_mini_batches_match_fastnn():
-    from fastnn._peers_jax import JaxTrainer
-
     X, _, T = sparse_images(400)
     net = MLP([784, 16, 8, 10], dtype="float32", seed=0)
     start = {name: view.copy() for name, view in net.params.items()}
@@ -101,8 +102,6 @@ def test_jax_mini_batches_match_fastnn():
 def test_jax_keeps_float32_arithmetic_with_float64_enabled():
     # fastnn bench turns float64 on for its float64 rows; the float32 epochs must
     # still compute in float32, or the comparison would not be like for like.
-    from fastnn._peers_jax import JaxTrainer, load_jax
-
     load_jax(x64=True)
     X, _, T = sparse_images(8)
     start = MLP([784, 40, 10], dtype="float32", seed=0).params
@@ -118,8 +117,6 @@ def test_jax_keeps_float32_arithmetic_with_float64_enabled():
 
 @needs_jax
 def test_jax_trainer_rejects_what_it_cannot_train():
-    from fastnn._peers_jax import JaxTrainer
-
     params = MLP([4, 3, 2], dtype="float32", seed=0).params
     with pytest.raises(ValueError, match="output"):
         JaxTrainer(params, "sigmoid", "sgd", 0.1)
@@ -135,8 +132,6 @@ def test_jax_trainer_rejects_what_it_cannot_train():
 def test_load_jax_leaves_the_process_free_to_use_every_cpu():
     # load_jax narrows the CPU affinity while JAX's thread pool is made; the
     # process (and every thread made meanwhile) must get its CPUs back.
-    from fastnn._peers_jax import load_jax
-
     before = os.sched_getaffinity(0)
     load_jax()
     assert os.sched_getaffinity(0) == before
@@ -152,16 +147,10 @@ def test_load_jax_leaves_the_process_free_to_use_every_cpu():
 
 @pytest.fixture(scope="module")
 def c_peer():
-    sys.path.insert(0, str(BENCH))
     try:
-        from peers_c import CompilerNotFoundError, CPeer
-
-        try:
-            return CPeer()
-        except CompilerNotFoundError as error:
-            pytest.skip(str(error))
-    finally:
-        sys.path.remove(str(BENCH))
+        return CPeer()
+    except CompilerNotFoundError as error:
+        pytest.skip(str(error))
 
 
 def test_c_regression_matches_fastnn_after_1000_steps(c_peer):
@@ -223,11 +212,6 @@ def test_c_peer_rejects_wrong_arrays(c_peer):
 
 
 def test_bench_peers_quick_run_checks_and_reports(tmp_path, capsys):
-    sys.path.insert(0, str(BENCH))
-    try:
-        import bench_peers
-    finally:
-        sys.path.remove(str(BENCH))
     systems = ["fastnn", "c", "numpy"] + (["jax"] if HAS_JAX else [])
     out = tmp_path / "peers.md"
     argv = ["--quick", "--cases", "b", "--systems", ",".join(systems), "--repeats", "1"]

@@ -412,7 +412,7 @@ def run(argv, capsys):
 
 def test_sweep_command_writes_table_and_chart(tmp_path, capsys, monkeypatch):
     pytest.importorskip("sklearn")
-    monkeypatch.setattr("fastnn.cli._stderr_is_terminal", lambda: True)  # bars only on a tty
+    monkeypatch.setattr("fastnn.cli.common._stderr_is_terminal", lambda: True)  # bars only on a tty
     out = tmp_path / "sweep"
     argv = ["sweep", "--data", "digits", "--sizes", "64,16,10", "8", "--rows", "300"]
     argv += ["--optimizer", "sgd,adam", "--lr", "0.01,0.03", "--seeds", "0", "--epochs", "2"]

@@ -15,7 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from fastnn import datasets, estimators, experiments, functions, model, optimizers, plot, warm
+from fastnn import (
+    cli,
+    datasets,
+    estimators,
+    experiments,
+    functions,
+    model,
+    optimizers,
+    plot,
+    selfbench,
+    warm,
+)
 
 # `fastnn.sweep` is the function the package exports, so the module is looked up by name.
 sweep_module = importlib.import_module("fastnn.sweep")
@@ -35,6 +46,8 @@ ANNOTATED_MODULES = [
     warm,
     model,
     sweep_module,
+    cli,
+    selfbench,
 ]
 
 

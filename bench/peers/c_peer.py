@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from numpy.ctypeslib import ndpointer
 
-SOURCE = Path(__file__).resolve().parent / "c" / "per_sample.c"
+SOURCE = Path(__file__).resolve().parent.parent / "c" / "per_sample.c"
 FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-fno-math-errno", "-fPIC", "-shared")
 N_PARAMS_784_40_10 = 784 * 40 + 40 + 40 * 10 + 10
 N_PARAMS_2_10_1 = 2 * 10 + 10 + 10 + 1

@@ -1,15 +1,15 @@
-"""JAX peers of fastnn's training loops, for the benchmarks (not part of the public API).
+"""The JAX peer of fastnn's training loops.
 
 The loop is the best idiomatic JAX we know for training one small network on
 a CPU: one ``jax.jit`` of a ``lax.scan`` over the whole epoch, the update
 inside the scan's body (gradient by ``jax.value_and_grad``, step by
 ``optax``), the parameters and optimizer state passed as donated buffers, and
-the scan's ``unroll`` a tuned constant. Both ``fastnn bench``
-(:mod:`fastnn.benchmark`) and ``bench/bench_peers.py`` train through
-:class:`JaxTrainer`, so the two measure the same code.
+the scan's ``unroll`` a tuned constant. Both ``bench/bench_suite.py`` (through
+:func:`trainer`) and ``bench/bench_peers.py`` train through :class:`JaxTrainer`,
+so the two measure the same code.
 
-The network, loss and optimizer are fastnn's (:mod:`fastnn.kernels.losses`,
-:mod:`fastnn.kernels.optimizers`): ReLU hidden layers, ``W`` of shape (fan_in,
+The network, loss and optimizer are fastnn's (kernels/losses.py,
+kernels/optimizers.py): ReLU hidden layers, ``W`` of shape (fan_in,
 fan_out) so ``u = x @ W + b``, mean squared error
 ``0.5 * sum((y - t)**2) / batch`` or cross-entropy from the logits with
 log-sum-exp over the batch mean, plain SGD or Adam with torch's formulas and
@@ -19,8 +19,7 @@ defaults. ``optax.adam`` computes ``lr * m̂ / (sqrt(v̂) + eps)`` with
 square root, ``eps_root=0``), rounded in a different order; the benchmarks
 check that the weights agree with fastnn's after 1,000 steps.
 
-Not public API: the benchmarks' peer, importable without JAX (JAX loads in
-:func:`load_jax`).
+Importable without JAX: JAX loads in :func:`load_jax`.
 """
 
 import os
@@ -28,7 +27,7 @@ import time
 
 import numpy as np
 
-__all__ = ["load_jax", "JaxTrainer", "default_unroll", "XLA_FLAGS_ONE_THREAD"]
+__all__ = ["load_jax", "JaxTrainer", "default_unroll", "trainer", "XLA_FLAGS_ONE_THREAD"]
 
 # The XLA options that ask for one CPU thread. In jaxlib 0.10 they no longer
 # size the CPU client's thread pool (a 2000 x 2000 matmul still ran on two
@@ -254,3 +253,33 @@ class JaxTrainer:
         for k, (W, b) in enumerate(weights, start=1):
             out[f"W{k}"], out[f"b{k}"] = np.asarray(W), np.asarray(b)
         return out
+
+
+def trainer(case, X, T):
+    """``train(n)`` for the suite: JAX's epoch (:class:`JaxTrainer`) on the first n rows.
+
+    ``train.prepare(n)`` copies the rows to the device and compiles the epoch for n
+    rows; :func:`fastnn.selfbench.measure` calls it before each timed pass, so that no
+    timed pass includes a compile (each row count is a new XLA program).
+    """
+    from peers import initial_params
+
+    jax_trainer = JaxTrainer(initial_params(case), case.output, case.optimizer, case.lr, case.batch)
+    if case.output == "softmax":
+        targets = np.eye(case.sizes[-1], dtype=case.dtype)[np.asarray(T, dtype=np.int64)]
+    else:
+        targets = np.asarray(T, dtype=case.dtype).reshape(-1, 1)
+    staged = {}
+
+    def prepare(n):
+        if n not in staged:
+            staged.clear()  # one row count on the device at a time
+            staged[n] = jax_trainer.stage(X[:n], targets[:n])
+        jax_trainer.compile(staged[n])
+
+    def train(n):
+        prepare(n)
+        jax_trainer.run(staged[n])
+
+    train.prepare = prepare
+    return train
