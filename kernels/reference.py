@@ -772,3 +772,7 @@ def weighted_epoch_sample(
         if not np.isfinite(loss):
             return s
     return order.shape[0]
+
+
+def is_finite(value):
+    return bool(np.isfinite(value))

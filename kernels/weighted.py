@@ -57,6 +57,7 @@ from .network import backward, forward, layer_block
 from .optimizers import flush, optimizer_step, smallest_normal
 
 __all__ = [
+    "is_finite",
     "output_loss_delta",
     "weight_sumsq",
     "add_weight_penalty",
@@ -69,6 +70,18 @@ __all__ = [
 
 
 # ---------------------------------------------------------------- loss and delta
+
+
+@jit(inline=True)
+def is_finite(value):
+    """True unless the float64 ``value`` is NaN or inf.
+
+    Written as a comparison with the largest float64: LLVM, allowed to reassociate
+    (the project's fastmath flags), folded ``np.isfinite(total * c + d)`` to True
+    for an infinite ``total``, and a diverging loss went unnoticed. NaN fails
+    every comparison, inf this one.
+    """
+    return abs(value) <= 1.7976931348623157e308
 
 
 @jit(inline=True)
@@ -404,7 +417,7 @@ def weighted_epoch_batch(
         if alpha != 0:
             loss += 0.5 * alpha * weight_sumsq(theta, layout) * scale
         batch_losses[bi] = loss
-        if not np.isfinite(loss):
+        if not is_finite(loss):
             return bi
         backward(theta, layout, xb, acts, deltas, grad)
         if alpha != 0:

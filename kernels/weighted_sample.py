@@ -52,7 +52,7 @@ from .codes import (
     W_OFFSET,
 )
 from .optimizers import flush, smallest_normal
-from .weighted import adam_rate, row_loss, weight_sumsq, weighted_step
+from .weighted import adam_rate, is_finite, row_loss, weight_sumsq, weighted_step
 
 __all__ = ["weighted_epoch_sample"]
 
@@ -398,7 +398,7 @@ def _lazy_sgd_epoch(
         loss = _sample_loss_delta(loss_code, acts, last_units, T, row, eps, y, deltas)
         loss += 0.5 * coef * (total_ww + other_ww)
         step_losses[s] = loss
-        if not np.isfinite(loss):
+        if not is_finite(loss):
             _catch_up_all(theta, velocity, flat, last, sums, powers, s)
             return s
         step[0] += 1
@@ -525,7 +525,7 @@ def weighted_epoch_sample(
         coef = alpha / weight
         loss += 0.5 * coef * sumsq
         step_losses[s] = loss
-        if not np.isfinite(loss):
+        if not is_finite(loss):
             return s
         if opt_code == SKLEARN_SGD:
             step[0] += 1

@@ -11,7 +11,6 @@ estimator as it was before the call.
 """
 
 import copy
-import functools
 import inspect
 import math
 import types
@@ -38,7 +37,8 @@ class stochastic_only:  # noqa: N801 (a decorator, named as scikit-learn's avail
 
     def __init__(self, method: Any) -> None:
         self.method = method
-        functools.update_wrapper(self, method)
+        self.__doc__ = method.__doc__
+        self.__name__ = method.__name__
 
     def __get__(self, instance: Any, owner: Any = None) -> Any:
         if instance is None:
@@ -54,6 +54,15 @@ class BaseMLP:
     """The shared machinery of :class:`MLPClassifier` and :class:`MLPRegressor`."""
 
     _estimator_type: str = ""
+    # Constructor arguments (the subclasses' __init__ sets them; declared here for
+    # the shared code and type checkers).
+    activation: str
+    backend: str
+    early_stopping: bool
+    hidden_layer_sizes: Any
+    random_state: Any
+    solver: str
+    warm_start: bool
     # Fitted attributes (set by fit; declared for type checkers).
     net_: Any
     coefs_: list[NDArray[Any]]

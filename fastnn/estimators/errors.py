@@ -5,12 +5,18 @@ bases scikit-learn's have. When scikit-learn is installed, the instance raised
 or warned is also an instance of scikit-learn's class (a subclass of both is
 made on first use), so code written for scikit-learn, ``except
 sklearn.exceptions.NotFittedError`` or ``pytest.warns(ConvergenceWarning)``,
-catches fastnn's too. scikit-learn is imported on that path only, never by
-``import fastnn``.
+catches fastnn's too. That is done only when scikit-learn is already imported
+(code that names its classes has imported it): fastnn itself never imports it,
+except to unpickle such a combined error.
 """
 
 import functools
+import os
+import sys
 import warnings
+from types import FrameType
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -65,9 +71,17 @@ _SKLEARN_TWINS = {
 _TWIN_OF = {own: qualname for qualname, (own, _) in _SKLEARN_TWINS.items()}
 
 
-@functools.cache
 def _sklearn_twin(qualname):
-    """Return a subclass of fastnn's class and scikit-learn's, or fastnn's alone."""
+    """Return a subclass of fastnn's class and scikit-learn's if scikit-learn is
+    imported, else fastnn's class."""
+    if "sklearn" not in sys.modules:
+        return _SKLEARN_TWINS[qualname][0]
+    return _combined(qualname)
+
+
+@functools.cache
+def _combined(qualname):
+    """A subclass of fastnn's class and scikit-learn's, or fastnn's without scikit-learn."""
     own_class, sklearn_name = _SKLEARN_TWINS[qualname]
     try:
         import sklearn.exceptions
@@ -88,14 +102,27 @@ def raised(error_class, message):
     return _sklearn_twin(_TWIN_OF[error_class])(message)
 
 
-def warn(warning_class, message, stacklevel=3):
-    """Warn ``message`` as ``warning_class`` (or as its scikit-learn twin)."""
-    warnings.warn(_sklearn_twin(_TWIN_OF[warning_class])(message), stacklevel=stacklevel)
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside this package.
+
+    For ``warnings.warn`` called by the function that calls this one.
+    """
+    frame: FrameType | None = sys._getframe(2)
+    level = 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def warn(warning_class, message):
+    """Warn ``message`` as ``warning_class`` (or its scikit-learn twin), at the user's line."""
+    warnings.warn(_sklearn_twin(_TWIN_OF[warning_class])(message), stacklevel=user_stacklevel())
 
 
 def __getattr__(name):
     # pickle looks the combined classes up by qualified name (an error pickled by
     # joblib in a worker must unpickle in the parent).
-    if name in _SKLEARN_TWINS and _sklearn_twin(name) is not _SKLEARN_TWINS[name][0]:
-        return _sklearn_twin(name)
+    if name in _SKLEARN_TWINS and _combined(name) is not _SKLEARN_TWINS[name][0]:
+        return _combined(name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from fastnn.estimators.errors import DataConversionWarning, warn
+from fastnn.estimators.errors import DataConversionWarning, user_stacklevel, warn
 from fastnn.validation import as_matrix
 
 
@@ -63,13 +63,14 @@ def check_feature_names(estimator: Any, X: Any, *, reset: bool) -> None:
         return
     if fitted is None:
         warnings.warn(
-            f"X has feature names, but {name} was fitted without feature names", stacklevel=4
+            f"X has feature names, but {name} was fitted without feature names",
+            stacklevel=user_stacklevel(),
         )
         return
     if names is None:
         warnings.warn(
             f"X does not have valid feature names, but {name} was fitted with feature names",
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
         return
     if len(fitted) == len(names) and np.all(fitted == names):
@@ -192,7 +193,6 @@ def column_or_1d(y: NDArray[Any]) -> NDArray[Any]:
             DataConversionWarning,
             "A column-vector y was passed when a 1d array was expected. Please change the "
             "shape of y to (n_samples, ), for example using ravel().",
-            stacklevel=4,
         )
         return y[:, 0]
     return y

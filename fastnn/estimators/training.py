@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from fastnn import optimizers as optimizers_module
-from fastnn.estimators.errors import ConvergenceWarning, warn
+from fastnn.estimators.errors import ConvergenceWarning, user_stacklevel, warn
 from fastnn.estimators.inputs import is_sparse
 from fastnn.estimators.split import validation_split
 from fastnn.kernels import codes, first_non_finite, reference, weighted, weighted_sample
@@ -225,7 +225,7 @@ def _batch_size(estimator, n_samples):
     if estimator.batch_size > n_samples:
         warnings.warn(
             "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
     return int(np.clip(estimator.batch_size, 1, n_samples))
 
@@ -303,10 +303,9 @@ def fit_stochastic(est, net, loss_code, X, T, w, settings, rng, incremental):
                     ConvergenceWarning,
                     f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and "
                     "the optimization hasn't converged yet.",
-                    stacklevel=5,
                 )
     except KeyboardInterrupt:
-        warnings.warn("Training interrupted by user.", stacklevel=4)
+        warnings.warn("Training interrupted by user.", stacklevel=user_stacklevel())
     if early_stopping:
         net.theta[...] = est._best_theta
 
@@ -332,7 +331,6 @@ def _diverged(est, net, theta_before, loss, early_stopping):
         ConvergenceWarning,
         f"Training diverged in iteration {est.n_iter_} (the loss became {loss}); "
         "stopped, keeping the weights of the best validation score.",
-        stacklevel=6,
     )
 
 
@@ -408,6 +406,6 @@ def fit_lbfgs(est, net, loss_code, X, T, w):
             "\nYou might also want to scale the data as shown in:\n"
             "    https://scikit-learn.org/stable/modules/preprocessing.html"
         )
-        warn(ConvergenceWarning, message, stacklevel=5)
+        warn(ConvergenceWarning, message)
     est.loss_ = float(result.fun)
     net.theta[...] = result.x
