@@ -229,7 +229,7 @@ def test_errors_are_scikit_learns_too_and_pickle():
     copy = pickle.loads(pickle.dumps(caught.value))  # joblib's way back from a worker
     assert type(copy) is type(caught.value) and str(copy) == str(caught.value)
     with pytest.warns(sklearn_exceptions.DataConversionWarning):
-        MLPRegressor(max_iter=2, tol=10).fit(X_REG, Y_REG[:, :1])
+        MLPRegressor(tol=10, n_iter_no_change=1).fit(X_REG, Y_REG[:, :1])  # stops at 3
 
 
 def test_errors_without_scikit_learn(monkeypatch):
@@ -420,6 +420,19 @@ def test_feature_names_are_recorded_and_checked():
     assert not hasattr(model, "feature_names_in_")
 
 
+def test_pandas_frames_and_series():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X_REG, columns=[f"f{k}" for k in range(5)])
+    weights = pd.Series(np.linspace(0.5, 1.5, 80))
+    model = fit_quietly(MLPRegressor(**SMALL), frame, pd.Series(Y_REG[:, 0]), weights)
+    assert list(model.feature_names_in_) == list(frame.columns)
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        plain = model.predict(X_REG)
+    assert_allclose(model.predict(frame), plain)
+    with pytest.raises(ValueError, match="must be in the same order as they were in fit"):
+        model.predict(frame[frame.columns[::-1]])
+
+
 def test_multilabel_and_binary_output_shapes():
     model = fit_quietly(MLPClassifier(**SMALL), X_CLASSES, Y_LABELS)
     assert model.predict(X_CLASSES).shape == Y_LABELS.shape
@@ -434,7 +447,7 @@ def test_multilabel_and_binary_output_shapes():
 
 def test_column_vector_target_warns_and_is_one_output():
     with pytest.warns(DataConversionWarning, match="column-vector y"):
-        model = MLPRegressor(**SMALL, tol=10).fit(X_REG, Y_REG[:, :1])
+        model = MLPRegressor(**SMALL, tol=10, n_iter_no_change=1).fit(X_REG, Y_REG[:, :1])
     assert model.predict(X_REG).shape == (80,)
 
 

@@ -72,7 +72,8 @@ def _check_int(estimator, name, low):
 def _check_options(estimator, name, options):
     value = getattr(estimator, name)
     if not isinstance(value, str) or value not in options:
-        _fail(estimator, name, f"a str among {set(sorted(options))}", value)
+        choices = ", ".join(repr(option) for option in sorted(options))
+        _fail(estimator, name, f"a str among {{{choices}}}", value)
 
 
 def _check_bool(estimator, name):
