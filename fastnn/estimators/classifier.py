@@ -369,7 +369,7 @@ class MLPClassifier(BaseMLP):
         float
         """
         predicted = self.predict(X)
-        labels = as_labels(y, type(self).__name__)
+        labels = as_labels(y, type(self).__name__, warn_column=False)
         weights = None
         if sample_weight is not None:
             weights = check_sample_weight(sample_weight, predicted.shape[0], np.dtype(np.float64))

@@ -170,7 +170,6 @@ def check_inputs(estimator: Any, X: Any, *, reset: bool, dtype: np.dtype[Any] | 
     dtype = network_dtype(source_dtype, dtype)
     if is_sparse(X):
         matrix = matrix.astype(dtype, copy=matrix.dtype != dtype)
-        matrix.sum_duplicates()
         if not np.all(np.isfinite(matrix.data)):
             raise ValueError("X contains NaN or inf; clean or impute the data first")
         return matrix
@@ -186,9 +185,11 @@ def check_n_rows(X_rows: int, name: str, values: NDArray[Any]) -> None:
         )
 
 
-def column_or_1d(y: NDArray[Any]) -> NDArray[Any]:
+def column_or_1d(y: NDArray[Any], warn_column: bool = True) -> NDArray[Any]:
     """``y`` of shape (n, 1) as (n,), with scikit-learn's DataConversionWarning."""
     if y.ndim == 2 and y.shape[1] == 1:
+        if not warn_column:
+            return y[:, 0]
         warn(
             DataConversionWarning,
             "A column-vector y was passed when a 1d array was expected. Please change the "
@@ -198,8 +199,14 @@ def column_or_1d(y: NDArray[Any]) -> NDArray[Any]:
     return y
 
 
-def check_regression_targets(y: Any, n_rows: int, estimator_name: str) -> NDArray[np.float64]:
-    """Return ``y`` as finite float64, 1-D (one output) or 2-D (several outputs)."""
+def check_regression_targets(
+    y: Any, n_rows: int, estimator_name: str, warn_column: bool = True
+) -> NDArray[np.float64]:
+    """Return ``y`` as finite float64, 1-D (one output) or 2-D (several outputs).
+
+    A column ``(n, 1)`` becomes 1-D, with a DataConversionWarning if ``warn_column``
+    (``fit`` warns as scikit-learn does, ``score`` does not).
+    """
     if is_sparse(y):
         y = y.toarray()
     targets = _numeric_array("y", y, estimator_name)
@@ -210,7 +217,7 @@ def check_regression_targets(y: Any, n_rows: int, estimator_name: str) -> NDArra
     if targets.ndim == 2 and targets.shape[1] == 0:
         raise ValueError(f"y has 0 outputs (shape {targets.shape}); it needs at least 1")
     check_n_rows(n_rows, "y", targets)
-    targets = column_or_1d(targets.astype(np.float64, copy=False))
+    targets = column_or_1d(targets.astype(np.float64, copy=False), warn_column)
     if not np.all(np.isfinite(targets)):
         raise ValueError("Input y contains NaN or infinity; clean the targets first")
     return targets
@@ -268,8 +275,9 @@ def _unique(labels):
     return np.unique(labels)
 
 
-def as_labels(y: Any, estimator_name: str) -> NDArray[Any]:
-    """``y`` as an array of class labels: 1-D, or 2-D indicator rows."""
+def as_labels(y: Any, estimator_name: str, warn_column: bool = True) -> NDArray[Any]:
+    """``y`` as an array of class labels: 1-D, or 2-D indicator rows (see
+    :func:`check_regression_targets` for ``warn_column``)."""
     if y is None:
         raise ValueError(f"{estimator_name} requires y to be passed, but the target y is None")
     if is_sparse(y):
@@ -280,7 +288,7 @@ def as_labels(y: Any, estimator_name: str) -> NDArray[Any]:
         raise ValueError(f"y must be an array of class labels: {error}") from None
     if labels.ndim == 0:
         raise ValueError(f"y must be an array of class labels, got the scalar {labels!r}")
-    return column_or_1d(labels)
+    return column_or_1d(labels, warn_column)
 
 
 class LabelCoder:

@@ -185,7 +185,9 @@ class MLPRegressor(BaseMLP):
         float
         """
         predicted = self.predict(X)
-        targets = check_regression_targets(y, predicted.shape[0], type(self).__name__)
+        targets = check_regression_targets(
+            y, predicted.shape[0], type(self).__name__, warn_column=False
+        )
         weights = None
         if sample_weight is not None:
             weights = check_sample_weight(sample_weight, predicted.shape[0], np.dtype(np.float64))

@@ -269,10 +269,9 @@ def fit_stochastic(est, net, loss_code, X, T, w, settings, rng, incremental):
                 permutation = np.arange(n_samples)
                 rng.shuffle(permutation)
                 order = order[permutation]
-            theta_before = net.theta.copy()
             loss, finite = runner.epoch(order)
             if not finite:
-                _diverged(est, net, theta_before, loss, early_stopping)
+                _diverged(est, loss, early_stopping)
                 break
             est.n_iter_ += 1
             est.loss_ = loss
@@ -310,15 +309,15 @@ def fit_stochastic(est, net, loss_code, X, T, w, settings, rng, incremental):
         net.theta[...] = est._best_theta
 
 
-def _diverged(est, net, theta_before, loss, early_stopping):
+def _diverged(est, loss, early_stopping):
     """An epoch's loss or weights became NaN or inf: stop, as scikit-learn would end.
 
     Without early stopping scikit-learn trains on to non-finite weights and raises
-    ValueError; so does this (the caller restores the previous fit). With early
-    stopping it keeps the best validation epoch's weights: so does this, and warns.
+    ValueError; so does this (and the estimator's ``_fit`` puts back the previous
+    fit). With early stopping it keeps the best validation epoch's weights: so does
+    this (``fit_stochastic`` restores them), and warns.
     """
     if not early_stopping:
-        net.theta[...] = theta_before
         raise ValueError(
             f"{NON_FINITE} (The training loss became {loss} in iteration "
             f"{est.n_iter_ + 1}; lower learning_rate_init, or scale X.)"
