@@ -130,7 +130,7 @@ class BaseMLP:
         # would come back as copies. Rebuilt as views instead when they are views.
         state = self.__dict__.copy()
         net = state.get("net_")
-        if net is not None and "coefs_" in state and network._is_attached(self, net):
+        if net is not None and "coefs_" in state and network.is_attached(self, net):
             del state["coefs_"], state["intercepts_"]
             state["_attached"] = True
         return state

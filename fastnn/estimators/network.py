@@ -73,7 +73,8 @@ def attach(estimator: Any, net: MLP) -> None:
     estimator.intercepts_ = [net.params[f"b{layer}"] for layer in range(1, layers + 1)]
 
 
-def _is_attached(estimator, net):
+def is_attached(estimator: Any, net: MLP) -> bool:
+    """True if ``coefs_`` and ``intercepts_`` are the views of ``net``'s parameters."""
     coefs, intercepts = estimator.coefs_, estimator.intercepts_
     layers = len(net.sizes) - 1
     if not isinstance(coefs, list) or not isinstance(intercepts, list):
@@ -93,7 +94,7 @@ def synced_network(estimator: Any) -> MLP:
     built from them; otherwise ``net_`` is returned as it is.
     """
     net = getattr(estimator, "net_", None)
-    if net is not None and _is_attached(estimator, net):
+    if net is not None and is_attached(estimator, net):
         return net
     coefs = [np.asarray(coef) for coef in estimator.coefs_]
     intercepts = [np.asarray(intercept).reshape(-1) for intercept in estimator.intercepts_]
