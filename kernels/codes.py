@@ -31,12 +31,22 @@ SIGMOID_BCE = 2  # sigmoid output, binary cross-entropy
 
 OUTPUT_CODES = {"identity": MSE, "softmax": SOFTMAX_CE, "sigmoid": SIGMOID_BCE}
 
+# Exponential output, Poisson deviance: only the sample-weighted kernels
+# (kernels.weighted, scikit-learn's MLPRegressor(loss="poisson")) know it.
+EXP_POISSON = 3
+
 # Optimizers: one elementwise step each (kernels.optimizers).
 SGD = 0
 ADAGRAD = 1
 RMSPROP = 2
 ADADELTA = 3
 ADAM = 4
+# scikit-learn's SGD (velocity form: v = momentum*v - lr*g, then theta += v, or
+# theta += momentum*v - lr*g with Nesterov) and Adam (lr_t = lr*sqrt(1-beta2**t) /
+# (1-beta1**t), theta -= lr_t*m / (sqrt(v) + eps)): kernels.weighted only. They use
+# the slots LR, SGD_MOMENTUM, SGD_NESTEROV and LR, ADAM_BETA1, ADAM_BETA2, ADAM_EPS.
+SKLEARN_SGD = 5
+SKLEARN_ADAM = 6
 
 # An optimizer's hyper-parameters travel as one vector of HYPER_SIZE slots, in the
 # parameters' dtype. Slots LR, WEIGHT_DECAY and STEP_DECAY mean the same for every

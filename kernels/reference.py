@@ -437,3 +437,231 @@ def train_models_sample(group, members, done):
 def train_models_batch(group, members, done):
     for m in range(members.theta.shape[0]):
         done[m] = train_epoch_batch(group, _row(members, m))
+
+
+# ---------------------------------------------------------------- scikit-learn's training
+# Twins of kernels.weighted: sample weights, the L2 penalty on the weights only,
+# scikit-learn's SGD and Adam (see that module for the definitions).
+
+
+def _weighted_row_losses(loss_code, y, t, eps):
+    y, t = y.astype(np.float64), t.astype(np.float64)
+    if loss_code == slot.SOFTMAX_CE:
+        p = np.clip(y, eps, 1 - eps)
+        return -np.sum(np.where(t != 0, t * np.log(p), 0.0), axis=1)
+    if loss_code == slot.SIGMOID_BCE:
+        p = np.clip(y, eps, 1 - eps)
+        q = np.clip(1 - y, eps, 1 - eps)
+        positive = np.where(t != 0, t * np.log(p), 0.0)
+        negative = np.where(t != 1, (1 - t) * np.log(q), 0.0)
+        return -np.sum(positive + negative, axis=1)
+    if loss_code == slot.EXP_POISSON:
+        with np.errstate(divide="ignore"):
+            log_ratio = np.where(t != 0, t * np.log(np.where(t != 0, t, 1) / y), 0.0)
+        return np.sum(log_ratio - t + y, axis=1)
+    return 0.5 * np.mean((y - t) ** 2, axis=1)
+
+
+def output_loss_delta(loss_code, z, t, w, scale, eps, y, delta):
+    if loss_code == SOFTMAX_CE:
+        softmax(z, y)
+    elif loss_code == SIGMOID_BCE:
+        y[...] = _sigmoid(z)
+    elif loss_code == slot.EXP_POISSON:
+        y[...] = np.exp(z)
+    else:
+        y[...] = z
+    factors = (w.astype(np.float64) * scale).astype(y.dtype)
+    delta[...] = (y - t) * factors[:, None]
+    return float(np.sum(w.astype(np.float64) * _weighted_row_losses(loss_code, y, t, eps)))
+
+
+def weight_sumsq(theta, layout):
+    total = 0.0
+    for layer in range(layout.shape[0]):
+        W, _ = layer_weights(theta, layout, layer)
+        total += float(np.sum(W.astype(np.float64) ** 2))
+    return total
+
+
+def add_weight_penalty(theta, layout, coef, grad):
+    for layer in range(layout.shape[0]):
+        W, _ = layer_weights(theta, layout, layer)
+        dW, _ = layer_weights(grad, layout, layer)
+        dW += theta.dtype.type(coef) * W
+
+
+def weighted_gradient(theta, layout, loss_code, x, t, w, scale, eps, acts, deltas, y, grad):
+    batch, last = x.shape[0], layout.shape[0] - 1
+    forward(theta, layout, x, acts)
+    z = layer_block(acts, layout, last, batch)
+    delta = layer_block(deltas, layout, last, batch)
+    total = output_loss_delta(loss_code, z, t, w, scale, eps, y, delta)
+    backward(theta, layout, x, acts, deltas, grad)
+    return total
+
+
+def sklearn_sgd_step(theta, grad, state, hyper, t):
+    lr, momentum = hyper[slot.LR], hyper[slot.SGD_MOMENTUM]
+    velocity = state[0]
+    velocity[...] = momentum * velocity - lr * grad
+    if hyper[slot.SGD_NESTEROV] != 0:
+        theta += momentum * velocity - lr * grad
+    else:
+        theta += velocity
+
+
+def sklearn_adam_step(theta, grad, state, hyper, t):
+    beta1, beta2 = float(hyper[slot.ADAM_BETA1]), float(hyper[slot.ADAM_BETA2])
+    first, second = state[0], state[1]
+    first[...] = hyper[slot.ADAM_BETA1] * first + (1 - hyper[slot.ADAM_BETA1]) * grad
+    second[...] = hyper[slot.ADAM_BETA2] * second + (1 - hyper[slot.ADAM_BETA2]) * grad**2
+    rate = float(hyper[slot.LR]) * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+    theta -= theta.dtype.type(rate) * first / (np.sqrt(second) + hyper[slot.ADAM_EPS])
+
+
+def weighted_step(code, theta, grad, state, hyper, step):
+    if code == slot.SKLEARN_SGD:
+        step[0] += 1
+        sklearn_sgd_step(theta, grad, state, hyper, int(step[0]))
+    elif code == slot.SKLEARN_ADAM:
+        step[0] += 1
+        sklearn_adam_step(theta, grad, state, hyper, int(step[0]))
+    else:
+        optimizer_step(code, theta, grad, state, hyper, step)
+
+
+def _weighted_batch_step(
+    theta,
+    layout,
+    loss_code,
+    xb,
+    tb,
+    wb,
+    alpha,
+    eps,
+    opt_code,
+    state,
+    hyper,
+    step,
+    grad,
+    acts,
+    deltas,
+    yb,
+):
+    # One batch: its loss (penalty included, before the update), then the step
+    # unless the loss is not finite. A batch whose weights sum to 0 is skipped.
+    w_sum = float(np.sum(wb.astype(np.float64)))
+    if w_sum == 0:
+        return 0.0
+    scale = 1.0 / w_sum
+    loss = weighted_gradient(
+        theta, layout, loss_code, xb, tb, wb, scale, eps, acts, deltas, yb, grad
+    )
+    loss = loss * scale + 0.5 * alpha * weight_sumsq(theta, layout) * scale
+    if np.isfinite(loss):
+        add_weight_penalty(theta, layout, alpha * scale, grad)
+        weighted_step(opt_code, theta, grad, state, hyper, step)
+    return loss
+
+
+def weighted_epoch_batch(
+    theta,
+    layout,
+    loss_code,
+    X,
+    T,
+    w,
+    order,
+    batch_size,
+    alpha,
+    eps,
+    opt_code,
+    state,
+    hyper,
+    step,
+    grad,
+    x_batch,
+    t_batch,
+    w_batch,
+    acts,
+    deltas,
+    y,
+    batch_losses,
+):
+    n_batches = -(-order.shape[0] // batch_size)
+    for bi in range(n_batches):
+        rows = order[bi * batch_size : (bi + 1) * batch_size]
+        m = len(rows)
+        loss = _weighted_batch_step(
+            theta,
+            layout,
+            loss_code,
+            X[rows],
+            T[rows],
+            w[rows],
+            alpha,
+            eps,
+            opt_code,
+            state,
+            hyper,
+            step,
+            grad,
+            acts,
+            deltas,
+            y[:m],
+        )
+        batch_losses[bi] = loss
+        if not np.isfinite(loss):
+            return bi
+    return n_batches
+
+
+def weighted_epoch_sample(
+    theta,
+    layout,
+    loss_code,
+    X,
+    T,
+    w,
+    order,
+    alpha,
+    eps,
+    opt_code,
+    state,
+    hyper,
+    step,
+    grad,
+    acts,
+    deltas,
+    y,
+    step_losses,
+):
+    for s in range(order.shape[0]):
+        rows = order[s : s + 1]
+        loss = _weighted_batch_step(
+            theta,
+            layout,
+            loss_code,
+            X[rows],
+            T[rows],
+            w[rows],
+            alpha,
+            eps,
+            opt_code,
+            state,
+            hyper,
+            step,
+            grad,
+            acts,
+            deltas,
+            y,
+        )
+        step_losses[s] = loss
+        if not np.isfinite(loss):
+            return s
+    return order.shape[0]
+
+
+def is_finite(value):
+    return bool(np.isfinite(value))

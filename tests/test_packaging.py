@@ -235,7 +235,9 @@ def test_wheel_ships_the_data_the_type_marker_and_the_licences(tmp_path):
         "fastnn/data/README",
         "fastnn/kernels/__init__.py",
         "fastnn/kernels/reference.py",
+        "fastnn/kernels/weighted.py",
         "fastnn/codegen/generator.py",
+        "fastnn/estimators/classifier.py",
         f"{dist_info}/licenses/LICENSE",
         f"{dist_info}/licenses/fastnn/data/README",
     ):

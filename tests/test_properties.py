@@ -1777,31 +1777,36 @@ def estimator_parameters(draw, valid=False):
     """Constructor arguments of MLPClassifier/MLPRegressor: small, valid or junk."""
     params = {
         "hidden_layer_sizes": draw(st.sampled_from([(4,), 3, (3, 2), ()])),
-        "activation": draw(st.sampled_from(ACTIVATIONS)),
-        "optimizer": draw(st.sampled_from(["sgd", "adam", "momentum", "rmsprop"])),
-        "learning_rate": draw(st.sampled_from([1e-3, 1e-2, 0.05])),
-        "batch_size": draw(st.sampled_from([1, 4, None])),
-        "epochs": draw(st.integers(1, 3)),
-        "dtype": draw(st.sampled_from(["float32", "float64"])),
+        "activation": draw(st.sampled_from(["identity", "logistic", "tanh", "relu"])),
+        "solver": draw(st.sampled_from(["sgd", "adam", "lbfgs", "rmsprop"])),
+        "learning_rate_init": draw(st.sampled_from([1e-3, 1e-2, 0.05])),
+        "batch_size": draw(st.sampled_from([1, 4, "auto"])),
+        "max_iter": draw(st.integers(1, 3)),
+        "alpha": draw(st.sampled_from([0.0, 1e-4, 0.1])),
+        "momentum": draw(st.sampled_from([0.0, 0.9])),
+        "early_stopping": draw(st.booleans()),
+        "dtype": draw(st.sampled_from([None, "float32", "float64"])),
         "random_state": draw(st.integers(0, 2**31)),
-        "standardize": draw(st.booleans()),
     }
-    if valid and params["optimizer"] in NORMALISING:
-        # The estimators keep the default eps, ill-conditioned for comparisons
-        # (see NORMALISING); MLP's own comparison covers these optimizers.
-        params["optimizer"] = "momentum"
+    if valid and params["solver"] != "sgd":
+        # Adam's and RMSProp's eps make their steps ill-conditioned for comparisons
+        # (see NORMALISING), and an L-BFGS line search may branch on a rounding
+        # difference; the kernel tests compare those.
+        params["solver"] = "sgd"
     if not valid:
         junk = {
-            "hidden_layer_sizes": [0, -1, (2.5,), "4", None, (True,), [10**2]],
-            "activation": ["softmax", ["relu", "relu", "relu"], None, 3],
-            "optimizer": ["lbfgs", None, optimizers.SGD(), 1],
-            "learning_rate": [0, -1.0, math.nan, math.inf, "0.1", True, 1e300],
+            "hidden_layer_sizes": [0, -1, (2.5,), "4", None, (True,)],
+            "activation": ["softmax", "sigmoid", None, 3],
+            "solver": ["newton", None, optimizers.SGD(), 1],
+            "learning_rate_init": [0, -1.0, math.nan, math.inf, "0.1", True],
+            "learning_rate": [0.01, "fast", None],
             "batch_size": [0, -1, 1.5, "1", True],
-            "epochs": [0, -1, 1.5, None, True],
-            "dtype": ["float16", None, "int8", np.float16],
+            "max_iter": [0, -1, 1.5, None, True],
+            "alpha": [-1.0, math.nan, "0"],
+            "dtype": ["float16", "int8", np.float16],
             "random_state": [-1, 1.5, "seed", True, np.random.default_rng(0)],
-            "standardize": ["yes", None, 1],
-            "init": ["normal", -1.0, 0.0, math.nan],
+            "validation_fraction": [1.0, -0.1, 0.0],
+            "n_iter_no_change": [0, 1.5, None],
             "backend": ["torch", None],
             "shuffle": [None, "no"],
         }
@@ -1854,7 +1859,7 @@ def test_estimators_fit_and_predict_any_input_or_name_it(classifier, params, dat
     with quiet():
         fitted, error = attempt(estimator.fit, X, y)
     if error is not None:
-        assert not hasattr(estimator, "net_")  # a failed first fit leaves it unfitted
+        assert not hasattr(estimator, "coefs_")  # a failed first fit leaves it unfitted
         return
     X_new = data.draw(st.one_of(st.just(X), input_matrices(np.shape(X)[1])), "X_new")
     with quiet():
@@ -1863,9 +1868,13 @@ def test_estimators_fit_and_predict_any_input_or_name_it(classifier, params, dat
             proba = estimator.predict_proba(X_new)
             assert_allclose(proba.sum(axis=1), 1, rtol=1e-4)
             assert np.all(np.isin(predicted, estimator.classes_))
-            assert_array_equal(predicted, estimator.classes_[np.argmax(proba, axis=1)])
+            if len(estimator.classes_) > 1:
+                assert_array_equal(predicted, estimator.classes_[np.argmax(proba, axis=1)])
+            # One class: scikit-learn's MLP predicts it everywhere, with two
+            # probability columns (1 - p, p) for its one logistic output.
         attempt(estimator.score, X, y)
-        attempt(estimator.partial_fit, X, y)
+        if hasattr(estimator, "partial_fit"):  # not for solver="lbfgs", as scikit-learn's
+            attempt(estimator.partial_fit, X, y)
 
 
 @examples(0.6)
@@ -1889,7 +1898,8 @@ def test_estimators_on_the_compiled_kernels_equal_the_reference(classifier, para
     assert type(errors[0]) is type(errors[1])
     if errors[0] is not None:
         return
-    if not _stable(estimators[1].history_):
+    curve = getattr(estimators[1], "loss_curve_", [estimators[1].loss_])
+    if not (np.all(np.isfinite(curve)) and max(curve) <= 1e3 * max(curve[0], 1.0)):
         event("training blew up: not compared")
         return
     f32 = params["dtype"] == "float32"
@@ -1905,9 +1915,10 @@ def test_a_failed_refit_keeps_the_previous_model(classifier, params, data):
     X = np.random.default_rng(0).standard_normal((12, 3))
     y = np.arange(12) % 3 if classifier else X @ [1.0, -2.0, 0.5]
     estimator = (MLPClassifier if classifier else MLPRegressor)(
-        hidden_layer_sizes=(4,), epochs=2, random_state=0
+        hidden_layer_sizes=(4,), max_iter=2, random_state=0
     )
-    estimator.fit(X, y)
+    with quiet():
+        estimator.fit(X, y)
     before = estimator.predict(X)
     estimator.set_params(**params)
     X_new, y_new = data.draw(estimator_data(classifier), "X, y")
@@ -1953,9 +1964,9 @@ def test_big_endian_float32_stays_float32_in_functions(name):
 def test_estimators_name_a_python_int_no_float_holds(estimator):
     # An object array holding 10**400 let OverflowError out of fit.
     with pytest.raises(TypeError, match="y must hold numbers"):
-        MLPRegressor(epochs=1).fit(np.zeros((1, 1)), [[10**400]])
+        MLPRegressor(max_iter=1).fit(np.zeros((1, 1)), [[10**400]])
     with pytest.raises(TypeError, match="X must hold numbers"):
-        estimator(epochs=1).fit([[10**400], [1]], [0, 1])
+        estimator(max_iter=1).fit([[10**400], [1]], [0, 1])
 
 
 @pytest.mark.parametrize(

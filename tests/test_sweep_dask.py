@@ -210,8 +210,8 @@ def test_grid_search_under_joblib_dask_finds_the_same_best(both_workers):
 
     (X, y), _ = load_digits()
     X, y = X[:450], y[:450]
-    grid = {"learning_rate": [0.003, 0.03], "hidden_layer_sizes": [(8,), (24,)]}
-    estimator = MLPClassifier(epochs=3, random_state=0)
+    grid = {"learning_rate_init": [0.003, 0.03], "hidden_layer_sizes": [(8,), (24,)]}
+    estimator = MLPClassifier(max_iter=3, random_state=0)
     local = sklearn_model_selection.GridSearchCV(estimator, grid, cv=3, n_jobs=1).fit(X, y)
     with (
         distributed.get_task_stream(both_workers) as tasks,
