@@ -565,30 +565,17 @@ def _weighted_batch_step(
     return loss
 
 
-def weighted_epoch_batch(
-    theta,
-    layout,
-    loss_code,
-    X,
-    T,
-    w,
-    order,
-    batch_size,
-    alpha,
-    eps,
-    opt_code,
-    state,
-    hyper,
-    step,
-    grad,
-    x_batch,
-    t_batch,
-    w_batch,
-    acts,
-    deltas,
-    y,
-    batch_losses,
-):
+def weighted_epoch_batch(group, member, w, w_batch, alpha, eps):
+    layout, loss_code, opt_code = group.layout, group.loss_code, group.opt_code
+    X, T, batch_size, order = group.X, group.T, group.batch_size, member.order
+    theta, state, hyper, step = member.theta, member.state, member.hyper, member.step
+    grad, acts, deltas, y, batch_losses = (
+        member.grad,
+        member.acts,
+        member.deltas,
+        member.y,
+        member.losses,
+    )
     n_batches = -(-order.shape[0] // batch_size)
     for bi in range(n_batches):
         rows = order[bi * batch_size : (bi + 1) * batch_size]
@@ -617,26 +604,28 @@ def weighted_epoch_batch(
     return n_batches
 
 
-def weighted_epoch_sample(
-    theta,
-    layout,
-    loss_code,
-    X,
-    T,
-    w,
-    order,
-    alpha,
-    eps,
-    opt_code,
-    state,
-    hyper,
-    step,
-    grad,
-    acts,
-    deltas,
-    y,
-    step_losses,
-):
+def weighted_epoch_sample(group, member, w, alpha, eps):
+    layout, loss_code, opt_code, X, T = (
+        group.layout,
+        group.loss_code,
+        group.opt_code,
+        group.X,
+        group.T,
+    )
+    theta, state, hyper, step, order = (
+        member.theta,
+        member.state,
+        member.hyper,
+        member.step,
+        member.order,
+    )
+    grad, acts, deltas, y, step_losses = (
+        member.grad,
+        member.acts,
+        member.deltas,
+        member.y,
+        member.losses,
+    )
     for s in range(order.shape[0]):
         rows = order[s : s + 1]
         loss = _weighted_batch_step(

@@ -329,30 +329,7 @@ def weighted_step(code, theta, grad, state, hyper, step):
 
 
 @jit
-def weighted_epoch_batch(
-    theta,
-    layout,
-    loss_code,
-    X,
-    T,
-    w,
-    order,
-    batch_size,
-    alpha,
-    eps,
-    opt_code,
-    state,
-    hyper,
-    step,
-    grad,
-    x_batch,
-    t_batch,
-    w_batch,
-    acts,
-    deltas,
-    y,
-    batch_losses,
-):
+def weighted_epoch_batch(group, member, w, w_batch, alpha, eps):
     """Train one epoch of weighted mini-batches in the given order.
 
     The last batch holds the remainder when ``batch_size`` does not divide
@@ -360,36 +337,30 @@ def weighted_epoch_batch(
 
     Parameters
     ----------
-    theta : ndarray, shape (n_params,)
-        Updated in place.
-    layout : ndarray of int64, shape (layers, 6)
-    loss_code : int
-    X : ndarray, shape (n_samples, inputs)
-    T : ndarray, shape (n_samples, outputs)
+    group, member
+        The bundles of :mod:`.bundles`: the layout, loss, optimizer (scikit-learn's
+        SGD or Adam, or one of :func:`weighted_step`'s) and data; the network's
+        arrays (``theta``, ``state`` and ``step`` updated; ``losses`` gets each
+        batch's loss, penalty included, before its update; ``x``, ``t`` hold a batch).
     w : ndarray, shape (n_samples,)
         Sample weights.
-    order : ndarray of int64, shape (n_rows,)
-    batch_size : int
+    w_batch : ndarray, shape (batch_size,)
+        Work buffer: a batch's weights.
     alpha : float
         The L2 penalty's strength.
     eps : float
         As in :func:`output_loss_delta`.
-    opt_code, state, hyper, step
-        The optimizer (:func:`weighted_step`); ``state`` and ``step`` are updated.
-    grad : ndarray, shape (n_params,)
-    x_batch : ndarray, shape (batch_size, inputs)
-    t_batch, y : ndarray, shape (batch_size, outputs)
-    w_batch : ndarray, shape (batch_size,)
-    acts, deltas : ndarray, shape (>= batch_size * units,)
-        Work buffers.
-    batch_losses : ndarray of float64, shape (n_batches,)
-        Written with each batch's loss, penalty included, before its update.
 
     Returns
     -------
     int
         Batches completed.
     """
+    layout, loss_code, opt_code = group.layout, group.loss_code, group.opt_code
+    X, T, batch_size = group.X, group.T, group.batch_size
+    theta, state, hyper, step = member.theta, member.state, member.hyper, member.step
+    order, grad, acts, deltas, y = member.order, member.grad, member.acts, member.deltas, member.y
+    x_batch, t_batch, batch_losses = member.x, member.t, member.losses
     n_rows = order.shape[0]
     n_batches = (n_rows + batch_size - 1) // batch_size
     last = layout.shape[0] - 1

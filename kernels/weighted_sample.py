@@ -457,26 +457,7 @@ def _uniform(w, order):
 
 
 @jit
-def weighted_epoch_sample(
-    theta,
-    layout,
-    loss_code,
-    X,
-    T,
-    w,
-    order,
-    alpha,
-    eps,
-    opt_code,
-    state,
-    hyper,
-    step,
-    grad,
-    acts,
-    deltas,
-    y,
-    step_losses,
-):
+def weighted_epoch_sample(group, member, w, alpha, eps):
     """Train one epoch one row at a time (batches of one) in the given order.
 
     The same training as :func:`.weighted.weighted_epoch_batch` with
@@ -484,22 +465,25 @@ def weighted_epoch_sample(
 
     Parameters
     ----------
-    theta, layout, loss_code, X, T, w, order, alpha, eps, opt_code, state, hyper, step
-        As in :func:`.weighted.weighted_epoch_batch`.
-    grad : ndarray, shape (n_params,)
-        Work buffer (used by the optimizers that are not fused).
-    acts, deltas : ndarray, shape (>= units,)
-        Work buffers.
-    y : ndarray, shape (1, outputs)
-        Work buffer.
-    step_losses : ndarray of float64, shape (n_rows,)
-        Written with each step's loss, penalty included, before its update.
+    group, member, w, alpha, eps
+        As in :func:`.weighted.weighted_epoch_batch` (``member.grad`` is used only by
+        the optimizers that are not fused; ``member.x`` and ``member.t`` not at all).
 
     Returns
     -------
     int
         Steps completed.
     """
+    layout, loss_code, opt_code, X, T = (
+        group.layout,
+        group.loss_code,
+        group.opt_code,
+        group.X,
+        group.T,
+    )
+    theta, state, hyper, step = member.theta, member.state, member.hyper, member.step
+    order, grad, acts, deltas, y = member.order, member.grad, member.acts, member.deltas, member.y
+    step_losses = member.losses
     n_steps = order.shape[0]
     if n_steps == 0:
         return 0

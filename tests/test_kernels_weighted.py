@@ -12,6 +12,9 @@ from numpy.testing import assert_allclose
 
 from fastnn import MLP
 from fastnn.kernels import codes, reference, weighted, weighted_sample
+from fastnn.kernels.bundles import Group
+from fastnn.network import Architecture
+from fastnn.training.engine import allocate_member
 
 LOSSES = {
     "squared_error": (codes.MSE, "identity"),
@@ -204,30 +207,19 @@ def test_sklearn_sgd_step_is_the_velocity_form():
 
 def epoch(module, kind, net, layout, loss_code, X, T, w, order, alpha, code, hyper, batch=3):
     dtype = net.dtype
-    theta = net.theta.copy()
-    state = np.zeros((codes.STATE_ROWS, net.n_params), dtype=dtype)
-    step = np.zeros(1, dtype=np.int64)
-    grad = np.zeros(net.n_params, dtype=dtype)
-    units = int(layout[:, codes.FAN_OUT].sum())
+    batch = 1 if kind == "sample" else batch
+    architecture = Architecture.checked(net.sizes, net.hidden, net.output, dtype=dtype)
+    member = allocate_member(architecture, batch, len(order))._replace(
+        theta=net.theta.copy(), hyper=hyper, order=order
+    )
+    group = Group(layout, loss_code, code, batch, X, T)
     eps = float(np.finfo(dtype).eps)
-    n_out = T.shape[1]
     if kind == "sample":
-        losses = np.zeros(len(order))
         kernel = (module if module is reference else weighted_sample).weighted_epoch_sample
-        done = kernel(
-            theta, layout, loss_code, X, T, w, order, alpha, eps, code, state, hyper, step,
-            grad, np.zeros(units, dtype), np.zeros(units, dtype), np.zeros((1, n_out), dtype),
-            losses,
-        )  # fmt: skip
+        done = kernel(group, member, w, alpha, eps)
     else:
-        losses = np.zeros(-(-len(order) // batch))
-        done = module.weighted_epoch_batch(
-            theta, layout, loss_code, X, T, w, order, batch, alpha, eps, code, state, hyper,
-            step, grad, np.zeros((batch, X.shape[1]), dtype), np.zeros((batch, n_out), dtype),
-            np.zeros(batch, dtype), np.zeros(batch * units, dtype), np.zeros(batch * units, dtype),
-            np.zeros((batch, n_out), dtype), losses,
-        )  # fmt: skip
-    return theta, state, step, losses, done
+        done = module.weighted_epoch_batch(group, member, w, np.zeros(batch, dtype), alpha, eps)
+    return member.theta, member.state, member.step, member.losses, done
 
 
 @pytest.mark.parametrize("kind", ["batch", "sample"])

@@ -19,6 +19,9 @@ from fastnn.estimators.errors import ConvergenceWarning, user_stacklevel, warn
 from fastnn.estimators.inputs import is_sparse
 from fastnn.estimators.split import validation_split
 from fastnn.kernels import codes, first_non_finite, reference, weighted, weighted_sample
+from fastnn.kernels.bundles import Group
+from fastnn.network.architecture import Architecture
+from fastnn.training.engine import allocate_member
 
 # Rows densified per kernel call when X is sparse (rounded to whole batches), and
 # rows per call of the full-batch gradient (bounds its work buffers).
@@ -133,16 +136,12 @@ class EpochRunner:
         self.kernels = kernels_of(net.backend)
         self.layout = np.array(net.layout)
         self.eps = float(np.finfo(net.dtype).eps)
-        dtype = net.dtype
-        units = int(self.layout[:, codes.FAN_OUT].sum())
-        self.grad = np.zeros(net.n_params, dtype=dtype)
-        self.acts = np.zeros(batch_size * units, dtype=dtype)
-        self.deltas = np.zeros(batch_size * units, dtype=dtype)
-        self.y = np.zeros((batch_size, net.sizes[-1]), dtype=dtype)
-        if batch_size > 1:
-            self.x_batch = np.zeros((batch_size, net.sizes[0]), dtype=dtype)
-            self.t_batch = np.zeros((batch_size, net.sizes[-1]), dtype=dtype)
-            self.w_batch = np.zeros(batch_size, dtype=dtype)
+        architecture = Architecture.checked(
+            net.sizes, net.hidden, net.output, net.init, net.dtype, net.dropout
+        )
+        # The kernels' bundles (fastnn.kernels.bundles): work buffers made once.
+        self.member = allocate_member(architecture, batch_size, X.shape[0])
+        self.w_batch = np.zeros(batch_size, dtype=net.dtype)
         n_rows = X.shape[0]
         self.n_steps = -(-n_rows // batch_size)
         self.sizes = np.full(self.n_steps, batch_size, dtype=np.float64)
@@ -150,18 +149,20 @@ class EpochRunner:
 
     def _call(self, X, T, w, order, losses):
         opt = self.optimizer
-        theta, hyper = self.net.theta, opt.hyper_vector()
+        group = Group(self.layout, self.loss_code, opt.code, self.batch_size, X, T)
+        member = self.member._replace(
+            theta=self.net.theta,
+            state=opt.state,
+            hyper=opt.hyper_vector(),
+            step=opt.step,
+            order=order,
+            losses=losses,
+        )
         if self.batch_size == 1:
-            return self.kernels.weighted_epoch_sample(
-                theta, self.layout, self.loss_code, X, T, w, order, self.alpha, self.eps,
-                opt.code, opt.state, hyper, opt.step, self.grad, self.acts, self.deltas,
-                self.y, losses,
-            )  # fmt: skip
+            return self.kernels.weighted_epoch_sample(group, member, w, self.alpha, self.eps)
         return self.kernels.weighted_epoch_batch(
-            theta, self.layout, self.loss_code, X, T, w, order, self.batch_size, self.alpha,
-            self.eps, opt.code, opt.state, hyper, opt.step, self.grad, self.x_batch,
-            self.t_batch, self.w_batch, self.acts, self.deltas, self.y, losses,
-        )  # fmt: skip
+            group, member, w, self.w_batch, self.alpha, self.eps
+        )
 
     def epoch(self, order: Any) -> tuple[float, bool]:
         """Train one epoch in ``order``; return (its mean loss, whether it stayed finite)."""

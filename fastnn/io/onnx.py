@@ -118,7 +118,7 @@ def build_model(architecture: Architecture, theta: NDArray[Any], opset: int | No
     onnx = _import_onnx()
     from onnx import helper, numpy_helper
 
-    import fastnn
+    from fastnn.version import __version__
 
     opset = _check_opset(opset, onnx)
     n_params, dtype = architecture.n_params, architecture.dtype
@@ -167,7 +167,7 @@ def build_model(architecture: Architecture, theta: NDArray[Any], opset: int | No
         # The oldest file format that can hold this opset, for older runtimes.
         ir_version=helper.find_min_ir_version_for(opsets),
         producer_name="fastnn",
-        producer_version=fastnn.__version__,
+        producer_version=__version__,
         doc_string=(
             f"MLP({list(sizes)}, hidden={list(architecture.hidden)!r}, output={output!r}, "
             f"dtype={dtype.name!r})"
