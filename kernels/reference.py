@@ -297,23 +297,8 @@ def gradient(theta, layout, loss_code, x, t, acts, deltas, y, grad):
 
 
 def train_epoch_sample(group, member):
-    layout, loss_code, X, T = group.layout, group.loss_code, group.X, group.T
-    theta, grad, y, step, dropout = member.theta, member.grad, member.y, member.step, member.dropout
-    step_losses, step_correct = member.losses, member.correct
-    dropping = bool(np.any(dropout[:-1] > 0))
-    for s, row in enumerate(member.order):
-        x, t = X[row : row + 1], T[row : row + 1]
-        if dropping:
-            keeps = dropout_factors(layout, dropout, member.dropout_key[0], step[0], 1, theta.dtype)
-            step_losses[s] = _gradient_dropout(theta, layout, loss_code, x, t, y, grad, keeps)
-        else:
-            acts, deltas = member.acts, member.deltas
-            step_losses[s] = gradient(theta, layout, loss_code, x, t, acts, deltas, y, grad)
-        step_correct[s] = count_correct(loss_code, y, t)
-        if not np.isfinite(step_losses[s]):
-            return s
-        optimizer_step(group.opt_code, theta, grad, member.state, member.hyper, step)
-    return len(member.order)
+    # Per-sample training is mini-batch training in batches of one row.
+    return train_epoch_batch(group._replace(batch_size=1), member)
 
 
 def train_epoch_batch(group, member):
@@ -531,123 +516,43 @@ def weighted_step(code, theta, grad, state, hyper, step):
         optimizer_step(code, theta, grad, state, hyper, step)
 
 
-def _weighted_batch_step(
-    theta,
-    layout,
-    loss_code,
-    xb,
-    tb,
-    wb,
-    alpha,
-    eps,
-    opt_code,
-    state,
-    hyper,
-    step,
-    grad,
-    acts,
-    deltas,
-    yb,
-):
-    # One batch: its loss (penalty included, before the update), then the step
-    # unless the loss is not finite. A batch whose weights sum to 0 is skipped.
+def _weighted_batch_step(group, member, rows, w, alpha, eps):
+    # One batch (the rows of X given): its loss (penalty included, before the
+    # update), then the step unless the loss is not finite. A batch whose
+    # weights sum to 0 is skipped.
+    theta, layout, grad = member.theta, group.layout, member.grad
+    wb = w[rows]
     w_sum = float(np.sum(wb.astype(np.float64)))
     if w_sum == 0:
         return 0.0
     scale = 1.0 / w_sum
+    xb, tb, yb = group.X[rows], group.T[rows], member.y[: len(rows)]
     loss = weighted_gradient(
-        theta, layout, loss_code, xb, tb, wb, scale, eps, acts, deltas, yb, grad
+        theta, layout, group.loss_code, xb, tb, wb, scale, eps, member.acts, member.deltas, yb, grad
     )
     loss = loss * scale + 0.5 * alpha * weight_sumsq(theta, layout) * scale
     if np.isfinite(loss):
         add_weight_penalty(theta, layout, alpha * scale, grad)
-        weighted_step(opt_code, theta, grad, state, hyper, step)
+        weighted_step(group.opt_code, theta, grad, member.state, member.hyper, member.step)
     return loss
 
 
 def weighted_epoch_batch(group, member, w, w_batch, alpha, eps):
-    layout, loss_code, opt_code = group.layout, group.loss_code, group.opt_code
-    X, T, batch_size, order = group.X, group.T, group.batch_size, member.order
-    theta, state, hyper, step = member.theta, member.state, member.hyper, member.step
-    grad, acts, deltas, y, batch_losses = (
-        member.grad,
-        member.acts,
-        member.deltas,
-        member.y,
-        member.losses,
-    )
+    order, batch_size = member.order, group.batch_size
     n_batches = -(-order.shape[0] // batch_size)
     for bi in range(n_batches):
         rows = order[bi * batch_size : (bi + 1) * batch_size]
-        m = len(rows)
-        loss = _weighted_batch_step(
-            theta,
-            layout,
-            loss_code,
-            X[rows],
-            T[rows],
-            w[rows],
-            alpha,
-            eps,
-            opt_code,
-            state,
-            hyper,
-            step,
-            grad,
-            acts,
-            deltas,
-            y[:m],
-        )
-        batch_losses[bi] = loss
-        if not np.isfinite(loss):
+        member.losses[bi] = _weighted_batch_step(group, member, rows, w, alpha, eps)
+        if not np.isfinite(member.losses[bi]):
             return bi
     return n_batches
 
 
 def weighted_epoch_sample(group, member, w, alpha, eps):
-    layout, loss_code, opt_code, X, T = (
-        group.layout,
-        group.loss_code,
-        group.opt_code,
-        group.X,
-        group.T,
-    )
-    theta, state, hyper, step, order = (
-        member.theta,
-        member.state,
-        member.hyper,
-        member.step,
-        member.order,
-    )
-    grad, acts, deltas, y, step_losses = (
-        member.grad,
-        member.acts,
-        member.deltas,
-        member.y,
-        member.losses,
-    )
+    order = member.order
     for s in range(order.shape[0]):
-        rows = order[s : s + 1]
-        loss = _weighted_batch_step(
-            theta,
-            layout,
-            loss_code,
-            X[rows],
-            T[rows],
-            w[rows],
-            alpha,
-            eps,
-            opt_code,
-            state,
-            hyper,
-            step,
-            grad,
-            acts,
-            deltas,
-            y,
-        )
-        step_losses[s] = loss
-        if not np.isfinite(loss):
+        member.losses[s] = _weighted_batch_step(group, member, order[s : s + 1], w, alpha, eps)
+        if not np.isfinite(member.losses[s]):
             return s
     return order.shape[0]
 

@@ -362,22 +362,10 @@ def train_epoch_sample(group, member):
     int
         Steps completed: ``len(order)``, or the index of the first non-finite loss.
     """
-    layout, loss_code, opt_code, X, T = (
-        group.layout,
-        group.loss_code,
-        group.opt_code,
-        group.X,
-        group.T,
-    )
-    theta, state, hyper, step, order = (
-        member.theta,
-        member.state,
-        member.hyper,
-        member.step,
-        member.order,
-    )
-    grad, acts, deltas, y = member.grad, member.acts, member.deltas, member.y
-    step_losses, step_correct = member.losses, member.correct
+    layout, loss_code, opt_code, _, X, T = group
+    theta, state, hyper, step = member.theta, member.state, member.hyper, member.step
+    order, grad, acts, deltas = member.order, member.grad, member.acts, member.deltas
+    y, step_losses, step_correct = member.y, member.losses, member.correct
     dropout, dropout_key = member.dropout, member.dropout_key
     n_steps = order.shape[0]
     last_units = np.uint64(layout[layout.shape[0] - 1, UNIT_OFFSET])
@@ -459,17 +447,11 @@ def train_epoch_batch(group, member):
     int
         Batches completed.
     """
-    layout, loss_code, opt_code, batch_size = (
-        group.layout,
-        group.loss_code,
-        group.opt_code,
-        group.batch_size,
-    )
-    X, T, theta, order = group.X, group.T, member.theta, member.order
-    state, hyper, step, grad = member.state, member.hyper, member.step, member.grad
-    x_batch, t_batch, acts, deltas, y = member.x, member.t, member.acts, member.deltas, member.y
-    batch_losses, batch_correct = member.losses, member.correct
-    dropout, dropout_key = member.dropout, member.dropout_key
+    layout, loss_code, opt_code, batch_size, X, T = group
+    theta, order, state, hyper = member.theta, member.order, member.state, member.hyper
+    step, grad, x_batch, t_batch = member.step, member.grad, member.x, member.t
+    acts, deltas, y, batch_losses = member.acts, member.deltas, member.y, member.losses
+    batch_correct, dropout, dropout_key = member.correct, member.dropout, member.dropout_key
     n_rows = order.shape[0]
     n_batches = (n_rows + batch_size - 1) // batch_size
     last = layout.shape[0] - 1

@@ -356,11 +356,10 @@ def weighted_epoch_batch(group, member, w, w_batch, alpha, eps):
     int
         Batches completed.
     """
-    layout, loss_code, opt_code = group.layout, group.loss_code, group.opt_code
-    X, T, batch_size = group.X, group.T, group.batch_size
-    theta, state, hyper, step = member.theta, member.state, member.hyper, member.step
-    order, grad, acts, deltas, y = member.order, member.grad, member.acts, member.deltas, member.y
-    x_batch, t_batch, batch_losses = member.x, member.t, member.losses
+    layout, loss_code, opt_code, batch_size, X, T = group
+    theta, order, batch_losses = member.theta, member.order, member.losses
+    state, hyper, step, grad = member.state, member.hyper, member.step, member.grad
+    x_batch, t_batch, acts, deltas, y = member.x, member.t, member.acts, member.deltas, member.y
     n_rows = order.shape[0]
     n_batches = (n_rows + batch_size - 1) // batch_size
     last = layout.shape[0] - 1

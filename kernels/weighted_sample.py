@@ -474,16 +474,10 @@ def weighted_epoch_sample(group, member, w, alpha, eps):
     int
         Steps completed.
     """
-    layout, loss_code, opt_code, X, T = (
-        group.layout,
-        group.loss_code,
-        group.opt_code,
-        group.X,
-        group.T,
-    )
-    theta, state, hyper, step = member.theta, member.state, member.hyper, member.step
-    order, grad, acts, deltas, y = member.order, member.grad, member.acts, member.deltas, member.y
-    step_losses = member.losses
+    layout, loss_code, opt_code, _, X, T = group
+    theta, order, step_losses = member.theta, member.order, member.losses
+    state, hyper, step, grad = member.state, member.hyper, member.step, member.grad
+    acts, deltas, y = member.acts, member.deltas, member.y
     n_steps = order.shape[0]
     if n_steps == 0:
         return 0

@@ -29,45 +29,10 @@ __all__ = ["NetworkModel"]
 
 
 class NetworkModel:
-    """A network whose parameters live in one flat vector (the base of :class:`fastnn.MLP`).
+    """A network whose parameters live in one flat vector: the base of :class:`fastnn.MLP`.
 
-    Parameters
-    ----------
-    sizes : sequence of int
-        Units per layer, inputs first: ``[784, 40, 10]``.
-    hidden : str or sequence of str, default "relu"
-        Hidden activation, one name or one per hidden layer: "relu", "sigmoid",
-        "tanh", "step", "identity", "leaky_relu".
-    output : {"softmax", "sigmoid", "identity"}, default "softmax"
-        Output activation; it fixes the loss: cross-entropy, binary
-        cross-entropy, mean squared error.
-    init : "he", "xavier" or float, default "he"
-        Weight initialisation: std ``sqrt(2/fan_in)``, ``sqrt(1/fan_in)``, or
-        the given std (the course's ``weight_init_std``). Biases start at 0.
-    dtype : {"float32", "float64"}, default "float32"
-    seed : int or None
-        Seeds initialisation and shuffling: same seed, same data, same weights.
-    backend : {"numba", "numpy"}, default "numba"
-        "numpy" runs the plain NumPy reference (:mod:`fastnn.kernels.reference`).
-    specialise : "auto", True or False, default "auto"
-        Per-sample fits (``batch_size=1``) can run a loop generated and compiled
-        for this network's widths (several times faster on image-sized inputs;
-        compiled once per layout, then cached on disk). True always uses it,
-        False never, "auto" for fits of at least
-        ``fastnn.codegen.SPECIALISE_MIN_ROWS`` rows. Both loops compute the same
-        formulas; results agree to float rounding.
-    dropout : float or sequence of float, default 0.0
-        Dropout rate of the hidden layers' outputs, one for all or one per hidden
-        layer, each in [0, 1). Inverted dropout, during training only; the masks
-        come from a key derived from ``seed`` and the optimizer's step count, the
-        same on both backends. Per-sample fits with dropout run the generic loop.
-
-    Notes
-    -----
-    Thread safety: any number of threads may call ``predict``, ``loss``,
-    ``accuracy`` or ``save`` at once; ``fit`` and ``partial_fit`` need the
-    network to themselves. A call that conflicts with one running in another
-    thread raises :class:`ConcurrentUseError` at once.
+    Its attributes, copies (pickling), model files, ONNX export, generated source and
+    summary; :class:`fastnn.MLP` documents the constructor's arguments.
     """
 
     def __init__(
