@@ -102,7 +102,7 @@ def dropout_keep(layout, dropout, key, step, row, keep, start):
 
 
 @jit(inline=True)
-def _sample_forward(theta, layout, X, row, acts, first_layer, keep, dropping):
+def sample_forward(theta, layout, X, row, acts, first_layer, keep, dropping):
     # acts[UNIT_OFFSET + j] = f(b[j] + sum_i a_prev[i] * W[i, j]) for the layers
     # from `first_layer` on; zero inputs skipped in wide layers.
     layers = layout.shape[0]
@@ -135,14 +135,14 @@ def _sample_forward(theta, layout, X, row, acts, first_layer, keep, dropping):
                 base = w_start + i * fan_out
                 for j in range(fan_out):
                     acts[out + j] += ai * theta[base + j]
-        _activate_flat(code, acts, out, fan_out)
+        activate_flat(code, acts, out, fan_out)
         if dropping and layer < layers - 1:
             for j in range(fan_out):
                 acts[out + j] *= keep[out + j]
 
 
 @jit(inline=True)
-def _activate_flat(code, acts, start, count):
+def activate_flat(code, acts, start, count):
     slope = acts.dtype.type(LEAKY_RELU_SLOPE)
     if code == RELU:
         for j in range(start, start + count):
@@ -340,7 +340,7 @@ def _sgd_input_layer(theta, layout, X, row, next_row, has_next, acts, deltas, lr
                 theta[base + j] = w
                 acts[out + j] += xn * w
     if layout.shape[0] > 1:
-        _activate_flat(layout[0, ACTIVATION], acts, out, fan_out)
+        activate_flat(layout[0, ACTIVATION], acts, out, fan_out)
 
 
 @jit
@@ -388,7 +388,7 @@ def train_epoch_sample(group, member):
     )
     first_layer = 1 if pipelined else 0
     if pipelined and n_steps > 0:
-        _sample_forward(theta, unsigned_layout, X, np.uint64(order[0]), acts, 0, keep, False)
+        sample_forward(theta, unsigned_layout, X, np.uint64(order[0]), acts, 0, keep, False)
     for s in range(n_steps):
         row = np.uint64(order[s])
         has_next = s + 1 < n_steps
@@ -398,7 +398,7 @@ def train_epoch_sample(group, member):
             prefetch_row(T, next_row)
         if dropping:
             dropout_keep(unsigned_layout, dropout, key, step[0], 0, keep, 0)
-        _sample_forward(theta, unsigned_layout, X, row, acts, first_layer, keep, dropping)
+        sample_forward(theta, unsigned_layout, X, row, acts, first_layer, keep, dropping)
         loss = sample_loss_delta(loss_code, acts, last_units, T, row, y_row, deltas)
         step_losses[s] = loss
         if loss_code != MSE:  # regression leaves the (untouched, zero) counts alone

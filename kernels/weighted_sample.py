@@ -39,64 +39,23 @@ from .codes import (
     FAN_OUT,
     IDENTITY,
     LR,
-    RELU,
     SGD_MOMENTUM,
     SGD_NESTEROV,
-    SIGMOID,
     SIGMOID_BCE,
     SKLEARN_ADAM,
     SKLEARN_SGD,
     SOFTMAX_CE,
-    TANH,
     UNIT_OFFSET,
     W_OFFSET,
 )
 from .optimizers import flush, smallest_normal
+from .train import activate_flat, sample_forward
 from .weighted import adam_rate, is_finite, row_loss, weight_sumsq, weighted_step
 
 __all__ = ["weighted_epoch_sample"]
 
 
 # ---------------------------------------------------------------- forward, loss
-
-
-@jit(inline=True)
-def _activate(code, acts, start, count):
-    if code == RELU:
-        for j in range(start, start + count):
-            if acts[j] < 0:
-                acts[j] = 0
-    elif code == SIGMOID:
-        for j in range(start, start + count):
-            acts[j] = _sigmoid_scalar(acts[j])
-    elif code == TANH:
-        for j in range(start, start + count):
-            acts[j] = np.tanh(acts[j])
-
-
-@jit(inline=True)
-def _sample_forward(theta, layout, X, row, acts, first_layer):
-    # acts[UNIT_OFFSET + j] = f(b_j + sum_i a_i W_ij) for the layers from
-    # first_layer on (the output layer's f is the identity: logits); zero inputs
-    # are skipped.
-    layers = layout.shape[0]
-    for layer in range(first_layer, layers):
-        fan_in = layout[layer, FAN_IN]
-        fan_out = layout[layer, FAN_OUT]
-        w_start = layout[layer, W_OFFSET]
-        b_start = layout[layer, B_OFFSET]
-        out = layout[layer, UNIT_OFFSET]
-        inp = layout[layer - 1, UNIT_OFFSET] if layer > 0 else np.uint64(0)
-        for j in range(fan_out):
-            acts[out + j] = theta[b_start + j]
-        for i in range(fan_in):
-            a = X[row, i] if layer == 0 else acts[inp + i]
-            if a != 0:
-                base = w_start + i * fan_out
-                for j in range(fan_out):
-                    acts[out + j] += a * theta[base + j]
-        if layer < layers - 1:
-            _activate(layout[layer, ACTIVATION], acts, out, fan_out)
 
 
 @jit(inline=True)
@@ -393,8 +352,8 @@ def _lazy_sgd_epoch(
             for j in range(width):
                 acts[j] += a * theta[base + j]
         if layers > 1:
-            _activate(flat[0, ACTIVATION], acts, 0, width)
-        _sample_forward(theta, flat, X, row, acts, 1)
+            activate_flat(flat[0, ACTIVATION], acts, 0, width)
+        sample_forward(theta, flat, X, row, acts, 1, acts, False)
         loss = _sample_loss_delta(loss_code, acts, last_units, T, row, eps, y, deltas)
         loss += 0.5 * coef * (total_ww + other_ww)
         step_losses[s] = loss
@@ -498,7 +457,7 @@ def weighted_epoch_sample(group, member, w, alpha, eps):
         if weight == 0:
             step_losses[s] = 0.0
             continue
-        _sample_forward(theta, flat, X, row, acts, 0)
+        sample_forward(theta, flat, X, row, acts, 0, acts, False)
         loss = _sample_loss_delta(loss_code, acts, last_units, T, row, eps, y, deltas)
         coef = alpha / weight
         loss += 0.5 * coef * sumsq
