@@ -20,6 +20,7 @@ from fastnn.errors import ConcurrentUseError, TrainingDivergedError
 from fastnn.kernels import codes
 from fastnn.network import inference
 from fastnn.network.base import NetworkModel
+from fastnn.streaming.events import EventPath
 from fastnn.training import History
 from fastnn.validation import is_finite_number
 
@@ -257,6 +258,44 @@ class MLP(NetworkModel):
             X, T, optimizer=optimizer, batch_size=batch_size, shuffle=shuffle, schedule=schedule
         )
         return self
+
+    # ------------------------------------------------------------ one event at a time
+
+    _event_path: EventPath | None = None
+
+    def event_path(self) -> EventPath:
+        """The per-event fast path (internal API of :mod:`fastnn.streaming`), made once."""
+        path = self._event_path
+        if path is None or not path.current(self._state):
+            path = self._event_path = EventPath(self._state, self._guard)
+        return path
+
+    def learn_one(self, x: ArrayLike, y: Any, optimizer: Optimizer | None = None) -> None:
+        """Learn from one row: one per-sample step (docs/streaming.md).
+
+        ``learn_one`` over rows gives the weights of ``fit(X, y, batch_size=1,
+        shuffle=False)`` with the same loop (``specialise`` True or False; "auto"
+        trains as a fit of at least ``fastnn.codegen.SPECIALISE_MIN_ROWS`` rows).
+        ``x``: one row of inputs. ``y``: a class label or one-hot row (softmax), a
+        value or row of values in [0, 1] (sigmoid), a value or row (identity).
+        ``optimizer``: an optimizer object, else the network's (``optimizer_``), else
+        ``SGD(lr=0.01)``; it is bound once and checked again only when it changes.
+        """
+        self.event_path().learn_one(x, y, optimizer)
+
+    def predict_one(self, x: ArrayLike) -> NDArray[np.floating[Any]]:
+        """Return the output activations of one row, shape ``(outputs,)``, as :meth:`predict`."""
+        return self.event_path().predict_one(x)
+
+    def predict_proba_one(self, x: ArrayLike) -> NDArray[np.floating[Any]]:
+        """Return the class probabilities of one row (classifiers only; see :meth:`predict_proba`)."""
+        self._need_classifier("predict_proba_one")
+        return self.event_path().predict_one(x, "predict_proba_one")
+
+    def predict_class_one(self, x: ArrayLike) -> int | NDArray[np.int64]:
+        """Return the class of one row, as :meth:`predict_classes` does (an int, or a row of labels)."""
+        self._need_classifier("predict_class_one")
+        return self.event_path().predict_class_one(x)
 
     # ------------------------------------------------------------ Keras and scikit-learn habits
 

@@ -665,3 +665,48 @@ def weighted_epoch_sample(
 
 def is_finite(value):
     return bool(np.isfinite(value))
+
+
+# ---------------------------------------------------------------- one event (kernels.streaming)
+
+
+def stage_event(x, target, label, loss_code, X, T):
+    n_inputs, n_outputs = X.shape[1], T.shape[1]
+    if x.shape[0] != n_inputs:
+        return slot.EVENT_ROW_WIDTH
+    with np.errstate(over="ignore", invalid="ignore"):
+        row = np.asarray(x).astype(X.dtype)
+    if not np.all(np.isfinite(row)):
+        return slot.EVENT_ROW_NOT_FINITE
+    X[0] = row
+    if label >= 0:
+        if loss_code != SOFTMAX_CE or label >= n_outputs:
+            return slot.EVENT_LABEL_RANGE
+        T[0] = 0
+        T[0, label] = 1
+        return slot.EVENT_OK
+    if target.shape[0] != n_outputs:
+        return slot.EVENT_TARGET_WIDTH
+    with np.errstate(over="ignore", invalid="ignore"):
+        t = np.asarray(target).astype(T.dtype)
+    if not np.all(np.isfinite(t)):
+        return slot.EVENT_TARGET_NOT_FINITE
+    T[0] = t
+    if loss_code == SIGMOID_BCE and (t.min() < 0 or t.max() > 1):
+        return slot.EVENT_TARGET_RANGE
+    if loss_code == SOFTMAX_CE and (t.min() < 0 or abs(t.sum(dtype=np.float64) - 1) > 1e-3):
+        return slot.EVENT_TARGET_RANGE
+    return slot.EVENT_OK
+
+
+def predict_row(theta, layout, loss_code, x, acts, out):
+    if x.shape[0] != layout[0, FAN_IN]:
+        return slot.EVENT_ROW_WIDTH
+    with np.errstate(over="ignore", invalid="ignore"):
+        row = np.asarray(x).astype(theta.dtype)[None, :]
+    if not np.all(np.isfinite(row)):
+        return slot.EVENT_ROW_NOT_FINITE
+    y = np.empty((1, out.shape[0]), dtype=theta.dtype)
+    predict(theta, layout, loss_code, row, acts, y)
+    out[:] = y[0]
+    return slot.EVENT_OK

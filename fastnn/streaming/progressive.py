@@ -1,0 +1,131 @@
+"""Test-then-train over a whole array in one compiled loop: River's progressive validation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from fastnn import kernels
+from fastnn.errors import TrainingDivergedError
+from fastnn.streaming import metrics
+from fastnn.validation import check_int
+
+if TYPE_CHECKING:
+    from fastnn.model import MLP
+    from fastnn.optimizers import Optimizer
+
+__all__ = ["ProgressiveScore", "progressive_val_score"]
+
+
+class ProgressiveScore(NamedTuple):
+    """What :func:`progressive_val_score` returns.
+
+    Attributes
+    ----------
+    metric : str
+        The metric's name (River's).
+    value : float
+        The metric over all rows.
+    steps : ndarray of int64
+        The row counts at which the curve was taken: ``every``, ``2 * every``, ...,
+        and the last row.
+    curve : ndarray of float64
+        The running metric at each of ``steps``.
+    """
+
+    metric: str
+    value: float
+    steps: NDArray[np.int64]
+    curve: NDArray[np.float64]
+
+
+def progressive_val_score(
+    net: MLP,
+    X: ArrayLike,
+    y: ArrayLike,
+    metric: str | None = None,
+    *,
+    every: int | None = None,
+    optimizer: Optimizer | None = None,
+) -> ProgressiveScore:
+    """Score each row before learning from it, in order, in one compiled loop.
+
+    The same as, and bit for bit the same weights as, a Python loop of
+    ``net.predict_one(x)`` (scored) then ``net.learn_one(x, t)`` over the rows:
+    the per-sample loop that ``learn_one`` runs, run once over all of them. The
+    rows' predictions are those of the loop's forward pass (the same network as
+    ``predict_one``'s, to float rounding).
+
+    Parameters
+    ----------
+    net : fastnn.MLP
+        Trained in place, from its current weights and optimizer state.
+    X : array-like, shape (n_samples, inputs)
+    y : array-like
+        Targets as :meth:`fastnn.MLP.fit` takes them (class labels, one-hot rows, values).
+    metric : str, optional
+        River's name: "accuracy", "error_rate", "log_loss" (binary), "cross_entropy"
+        for classifiers (default "accuracy"); "mae", "mse", "rmse", "r2" for
+        regression (default "mae"). See :mod:`fastnn.streaming.metrics`.
+    every : int, optional
+        Record the running metric every this many rows (the curve); by default
+        only at the end.
+    optimizer : Optimizer, optional
+        As for :meth:`fastnn.MLP.learn_one`.
+
+    Returns
+    -------
+    ProgressiveScore
+        ``(metric, value, steps, curve)``.
+
+    Raises
+    ------
+    TrainingDivergedError
+        When a row's loss is not finite; the weights are those after the rows
+        before it (its update is not applied).
+    """
+    path = net.event_path()
+    state = path.state
+    architecture = state.architecture
+    name = metrics.check_metric(metric, architecture.loss_code, architecture.sizes[-1])
+    X = architecture.inputs(X)
+    T = architecture.targets(y, X.shape[0], "y")
+    n_rows = X.shape[0]
+    step = n_rows if every is None else check_int("every", every, minimum=1)
+    ends = np.unique(np.append(np.arange(step, n_rows + 1, step), n_rows)).astype(np.int64)
+    path.guard.begin_training("progressive_val_score")
+    try:
+        optimizer = path.checked_optimizer(optimizer)
+        if not path.bound(optimizer):
+            path.bind(optimizer)
+        group = path.group._replace(X=X, T=T)
+        member = path.member._replace(
+            order=np.arange(n_rows, dtype=np.int64),
+            losses=np.zeros(n_rows),
+            correct=np.zeros(n_rows),
+        )
+        done = path.train_dispatcher(group, member)
+    finally:
+        path.guard.end_training()
+    if done < n_rows:
+        loss = float(member.losses[done])
+        raise TrainingDivergedError(
+            f"the training loss became {loss} at row {done}; the weights are those after row "
+            f"{done - 1} (its update was not applied). Try a smaller learning rate than "
+            f"lr={optimizer.lr}.",
+            epoch=1,
+            step=done + 1,
+            loss=loss,
+        )
+    if kernels.first_non_finite(state.theta) >= 0:
+        raise TrainingDivergedError(
+            "the weights became NaN or inf in the updates (the losses were still finite). "
+            f"Try a smaller learning rate than lr={optimizer.lr}.",
+            epoch=1,
+            step=n_rows,
+            loss=float(member.losses[-1]),
+        )
+    curve = metrics.running(name, member.losses, member.correct, T, ends)
+    return ProgressiveScore(name, float(curve[-1]), ends, curve)

@@ -1,0 +1,194 @@
+"""Per-event kernels: one row in, checked in compiled code, one call each.
+
+A stream arrives one event at a time, so what costs microseconds here is the call,
+not the arithmetic. These kernels take flat arrays (cheap to pass) and check the
+row themselves, so the Python side does not scan it again:
+
+- :func:`stage_event` checks one row and its target and writes them into the
+  one-row buffers that the per-sample epoch loop (:mod:`.train`, or the loop
+  generated for the layout) then trains on: a one-row epoch is one ``learn_one``.
+- :func:`predict_row` is the forward pass of one row, straight from the row.
+
+Both return a status of :mod:`.codes` (``EVENT_OK``, ``EVENT_ROW_WIDTH``, ...)
+instead of raising, so that the caller can name what was wrong in its own words.
+"""
+
+import numpy as np
+
+from ._jit import jit
+from .activations import activation_scalar
+from .checks import _largest
+from .network import layer_block, layer_weights
+from .codes import (
+    ACTIVATION,
+    B_OFFSET,
+    EVENT_LABEL_RANGE,
+    EVENT_OK,
+    EVENT_ROW_NOT_FINITE,
+    EVENT_ROW_WIDTH,
+    EVENT_TARGET_NOT_FINITE,
+    EVENT_TARGET_RANGE,
+    EVENT_TARGET_WIDTH,
+    FAN_IN,
+    FAN_OUT,
+    IDENTITY,
+    SIGMOID,
+    SIGMOID_BCE,
+    SOFTMAX_CE,
+    UNIT_OFFSET,
+    W_OFFSET,
+)
+from .train import _activate_flat
+
+# How far a softmax target row's sum may be from 1 (as fastnn.validation.targets allows).
+SOFTMAX_SUM_TOLERANCE = 1e-3
+
+
+@jit
+def stage_event(x, target, label, loss_code, X, T):
+    """Check one row and its target; copy them into the one-row buffers ``X`` and ``T``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (inputs,), float32 or float64, any strides
+        The row; cast to ``X``'s dtype (a value that becomes inf there is refused).
+    target : ndarray of float64, shape (outputs,)
+        The target vector, used when ``label < 0``.
+    label : int
+        A class label for a softmax output (one-hot in ``T``), or -1 to use ``target``.
+    loss_code : int
+        The output/loss pair (:mod:`.codes`): what a valid target is.
+    X : ndarray, shape (1, inputs)
+    T : ndarray, shape (1, outputs)
+        The buffers, in the network's dtype; what they hold is unspecified unless the
+        status is ``EVENT_OK``.
+
+    Returns
+    -------
+    int
+        ``EVENT_OK``, or the first problem found (:mod:`.codes`, ``EVENT_*``).
+    """
+    n_inputs = X.shape[1]
+    n_outputs = T.shape[1]
+    if x.shape[0] != n_inputs:
+        return EVENT_ROW_WIDTH
+    largest = _largest(X)
+    finite = True
+    for i in range(n_inputs):
+        value = X.dtype.type(x[i])
+        X[0, i] = value
+        finite &= abs(value) <= largest  # False for NaN
+    if not finite:
+        return EVENT_ROW_NOT_FINITE
+    if label >= 0:
+        if loss_code != SOFTMAX_CE or label >= n_outputs:
+            return EVENT_LABEL_RANGE
+        for j in range(n_outputs):
+            T[0, j] = 0
+        T[0, label] = 1
+        return EVENT_OK
+    if target.shape[0] != n_outputs:
+        return EVENT_TARGET_WIDTH
+    total = 0.0
+    low = np.inf
+    high = -np.inf
+    for j in range(n_outputs):
+        value = T.dtype.type(target[j])
+        if not abs(value) <= largest:
+            return EVENT_TARGET_NOT_FINITE
+        T[0, j] = value
+        total += value
+        low = min(low, value)
+        high = max(high, value)
+    if loss_code == SIGMOID_BCE and (low < 0 or high > 1):
+        return EVENT_TARGET_RANGE
+    if loss_code == SOFTMAX_CE and (low < 0 or abs(total - 1.0) > SOFTMAX_SUM_TOLERANCE):
+        return EVENT_TARGET_RANGE
+    return EVENT_OK
+
+
+@jit(inline=True)
+def _accumulate(a, W, u):
+    # u += a @ W, four rows of W at a time (contiguous, vectorised over the outputs):
+    # a quarter of the loads and stores of the running sums. Every input is used,
+    # zero or not, and cast to W's dtype first.
+    dt = W.dtype.type
+    fan_in = W.shape[0]
+    i = 0
+    while i + 4 <= fan_in:
+        a0, a1, a2, a3 = dt(a[i]), dt(a[i + 1]), dt(a[i + 2]), dt(a[i + 3])
+        w0, w1, w2, w3 = W[i], W[i + 1], W[i + 2], W[i + 3]
+        for j in range(u.shape[0]):
+            u[j] += (a0 * w0[j] + a1 * w1[j]) + (a2 * w2[j] + a3 * w3[j])
+        i += 4
+    while i < fan_in:
+        ai = dt(a[i])
+        w_row = W[i]
+        for j in range(u.shape[0]):
+            u[j] += ai * w_row[j]
+        i += 1
+
+
+@jit
+def predict_row(theta, layout, loss_code, x, acts, out):
+    """The network's output for one row ``x``, as :func:`.network.predict` gives for a batch.
+
+    Every input is used, zero or not, so non-finite weights show in the output as
+    they do in :mod:`.reference`.
+
+    Parameters
+    ----------
+    theta : ndarray, shape (n_params,)
+    layout : ndarray of int64, shape (layers, LAYOUT_COLUMNS)
+    loss_code : int
+    x : ndarray, shape (inputs,), float32 or float64, any strides
+        Cast value by value to ``theta``'s dtype, as :func:`fastnn.validation.as_matrix`
+        casts a batch.
+    acts : ndarray, shape (units,)
+        Work buffer: each layer's outputs (the last layer's before the output activation).
+    out : ndarray, shape (outputs,)
+        The output activations.
+
+    Returns
+    -------
+    int
+        ``EVENT_OK``, ``EVENT_ROW_WIDTH`` or ``EVENT_ROW_NOT_FINITE`` (``out`` untouched).
+    """
+    dt = theta.dtype.type
+    n_inputs = layout[0, FAN_IN]
+    if x.shape[0] != n_inputs:
+        return EVENT_ROW_WIDTH
+    largest = _largest(theta)
+    finite = True
+    for i in range(n_inputs):
+        finite &= abs(dt(x[i])) <= largest
+    if not finite:
+        return EVENT_ROW_NOT_FINITE
+    layers = layout.shape[0]
+    for layer in range(layers):
+        W, b = layer_weights(theta, layout, layer)
+        u = layer_block(acts, layout, layer, 1)[0]
+        for j in range(u.shape[0]):
+            u[j] = b[j]
+        if layer == 0:
+            _accumulate(x, W, u)
+        else:
+            _accumulate(layer_block(acts, layout, layer - 1, 1)[0], W, u)
+        if layer < layers - 1:
+            _activate_flat(layout[layer, ACTIVATION], acts, layout[layer, UNIT_OFFSET], u.shape[0])
+    last = np.uint64(layout[layers - 1, UNIT_OFFSET])
+    n_outputs = out.shape[0]
+    if loss_code == SOFTMAX_CE:
+        top = acts[last]
+        for j in range(1, n_outputs):
+            top = max(top, acts[last + j])
+        total = 0.0
+        for j in range(n_outputs):
+            total += np.exp(np.float64(acts[last + j]) - top)
+        for j in range(n_outputs):
+            out[j] = np.exp(np.float64(acts[last + j]) - top) / total
+    else:
+        code = SIGMOID if loss_code == SIGMOID_BCE else IDENTITY
+        for j in range(n_outputs):
+            out[j] = activation_scalar(code, acts[last + j])
+    return EVENT_OK
