@@ -18,10 +18,8 @@ import numpy as np
 from ._jit import jit
 from .activations import activation_scalar
 from .checks import _largest
-from .network import layer_block, layer_weights
 from .codes import (
     ACTIVATION,
-    B_OFFSET,
     EVENT_LABEL_RANGE,
     EVENT_OK,
     EVENT_ROW_NOT_FINITE,
@@ -30,14 +28,13 @@ from .codes import (
     EVENT_TARGET_RANGE,
     EVENT_TARGET_WIDTH,
     FAN_IN,
-    FAN_OUT,
     IDENTITY,
     SIGMOID,
     SIGMOID_BCE,
     SOFTMAX_CE,
     UNIT_OFFSET,
-    W_OFFSET,
 )
+from .network import layer_block, layer_weights
 from .train import _activate_flat
 
 # How far a softmax target row's sum may be from 1 (as fastnn.validation.targets allows).

@@ -240,8 +240,7 @@ class EventPath:
                 "dtype='float64'"
             )
         return ValueError(
-            f"{name}[{index}] is {x[index]}: a row must be finite (clean or impute the data "
-            "first)"
+            f"{name}[{index}] is {x[index]}: a row must be finite (clean or impute the data first)"
         )
 
     # ------------------------------------------------------------ the target
@@ -397,9 +396,7 @@ def _first_non_number(array: NDArray[Any]) -> tuple[int, Any] | None:
 
 def reference_stage(path: EventPath, x: NDArray[Any], label: int) -> int:
     """:func:`~fastnn.kernels.streaming.stage_event` of the NumPy reference backend."""
-    return int(
-        reference.stage_event(x, path.target, label, path.loss_code, path.X, path.T)
-    )
+    return int(reference.stage_event(x, path.target, label, path.loss_code, path.X, path.T))
 
 
 def reference_predict(path: EventPath, x: NDArray[Any]) -> int:
