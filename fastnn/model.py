@@ -288,12 +288,12 @@ class MLP(NetworkModel):
         return self.event_path().predict_one(x)
 
     def predict_proba_one(self, x: ArrayLike) -> NDArray[np.floating[Any]]:
-        """Return the class probabilities of one row (classifiers only), as :meth:`predict_proba`."""
+        """Return the class probabilities of one row (classifiers only), like ``predict_proba``."""
         self._need_classifier("predict_proba_one")
         return self.event_path().predict_one(x, "predict_proba_one")
 
     def predict_class_one(self, x: ArrayLike) -> int | NDArray[np.int64]:
-        """Return the class of one row as :meth:`predict_classes` does: an int, or a row of labels."""
+        """Return the class of one row, like ``predict_classes``: an int, or a row of labels."""
         self._need_classifier("predict_class_one")
         return self.event_path().predict_class_one(x)
 
