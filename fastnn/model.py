@@ -271,15 +271,15 @@ class MLP(NetworkModel):
         return path
 
     def learn_one(self, x: ArrayLike, y: Any, optimizer: Optimizer | None = None) -> None:
-        """Learn from one row: one per-sample step (docs/streaming.md).
+        """Learn from one row: one per-sample step, a one-row ``fit`` (docs/streaming.md).
 
-        ``learn_one`` over rows gives the weights of ``fit(X, y, batch_size=1,
-        shuffle=False)`` with the same loop (``specialise`` True or False; "auto"
-        trains as a fit of at least ``fastnn.codegen.SPECIALISE_MIN_ROWS`` rows).
-        ``x``: one row of inputs. ``y``: a class label or one-hot row (softmax), a
-        value or row of values in [0, 1] (sigmoid), a value or row (identity).
-        ``optimizer``: an optimizer object, else the network's (``optimizer_``), else
-        ``SGD(lr=0.01)``; it is bound once and checked again only when it changes.
+        Over rows, the weights of ``fit(X, y, batch_size=1, shuffle=False)`` bit for
+        bit, when that fit runs the same loop (always with ``specialise`` True or
+        False; "auto" switches fits of ``fastnn.codegen.SPECIALISE_MIN_ROWS`` rows
+        or more to the generated loop, equal to float rounding). ``y``: a class
+        label or one-hot row (softmax), values in [0, 1] (sigmoid), values
+        (identity). ``optimizer``: an optimizer object, else ``optimizer_``, else
+        ``SGD(lr=0.01)``; bound once, checked again only when it changes.
         """
         self.event_path().learn_one(x, y, optimizer)
 

@@ -23,7 +23,7 @@ from .optimizers import (
     sgd_step,
 )
 from .parallel import train_models_batch, train_models_sample
-from .streaming import predict_row, stage_event
+from .streaming import event_work_size, learn_row, predict_row, stage_event
 from .train import train_epoch_batch, train_epoch_sample
 
 __all__ = [
@@ -58,6 +58,8 @@ __all__ = [
     "first_non_finite",
     "cast_first_non_finite",
     "stage_event",
+    "learn_row",
+    "event_work_size",
     "predict_row",
 ]
 

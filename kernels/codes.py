@@ -96,3 +96,4 @@ EVENT_TARGET_WIDTH = 3  # the target vector has another length than the outputs
 EVENT_LABEL_RANGE = 4  # a class label outside 0..outputs-1
 EVENT_TARGET_NOT_FINITE = 5
 EVENT_TARGET_RANGE = 6  # sigmoid: outside [0, 1]; softmax: negative or not summing to 1
+EVENT_DIVERGED = 7  # the loss was not finite: the update was not applied

@@ -710,3 +710,44 @@ def predict_row(theta, layout, loss_code, x, acts, out):
     predict(theta, layout, loss_code, row, acts, y)
     out[:] = y[0]
     return slot.EVENT_OK
+
+
+def event_work_size(layout, n_params):
+    last = layout.shape[0] - 1
+    units = int(layout[last, UNIT_OFFSET] + layout[last, FAN_OUT])
+    return int(layout[0, FAN_IN]) + 2 * int(layout[last, FAN_OUT]) + n_params + 3 * units + 1
+
+
+def learn_row(x, target, label, loss_code, opt_code, layout, theta, state, hyper, step, work):
+    # A one-row epoch of train_epoch_sample on the staged row.
+    from types import SimpleNamespace
+
+    layout = layout.astype(np.int64)
+    dtype, n_params = theta.dtype, theta.shape[0]
+    last = layout.shape[0] - 1
+    n_outputs = int(layout[last, FAN_OUT])
+    units = int(layout[last, UNIT_OFFSET]) + n_outputs
+    X = np.zeros((1, int(layout[0, FAN_IN])), dtype=dtype)
+    T = np.zeros((1, n_outputs), dtype=dtype)
+    status = stage_event(x, target, label, loss_code, X, T)
+    if status != slot.EVENT_OK:
+        return status
+    group = SimpleNamespace(layout=layout, loss_code=loss_code, opt_code=opt_code, X=X, T=T)
+    member = SimpleNamespace(
+        theta=theta,
+        dropout=np.zeros(layout.shape[0]),
+        dropout_key=np.zeros(1, dtype=np.uint64),
+        state=state,
+        hyper=hyper,
+        step=step,
+        order=np.zeros(1, dtype=np.int64),
+        grad=np.zeros(n_params, dtype=dtype),
+        acts=np.zeros(units, dtype=dtype),
+        deltas=np.zeros(units, dtype=dtype),
+        y=np.zeros((1, n_outputs), dtype=dtype),
+        losses=np.zeros(1),
+        correct=np.zeros(1),
+    )
+    done = train_epoch_sample(group, member)
+    work[-1] = member.losses[0]
+    return slot.EVENT_OK if done == 1 else slot.EVENT_DIVERGED

@@ -7,6 +7,12 @@ row themselves, so the Python side does not scan it again:
 - :func:`stage_event` checks one row and its target and writes them into the
   one-row buffers that the per-sample epoch loop (:mod:`.train`, or the loop
   generated for the layout) then trains on: a one-row epoch is one ``learn_one``.
+- :func:`learn_row` is one whole ``learn_one`` of the generic per-sample loop: the
+  row staged as above, then one step of
+  :func:`fastnn.kernels.train.train_epoch_sample`, through the same inline helpers
+  in the same order, so the weights are bit for bit those of a one-row epoch. It
+  takes a dozen flat arrays instead of the epoch's two bundles, whose unboxing
+  alone costs about 2 microseconds a call.
 - :func:`predict_row` is the forward pass of one row, straight from the row.
 
 Both return a status of :mod:`.codes` (``EVENT_OK``, ``EVENT_ROW_WIDTH``, ...)
@@ -20,6 +26,7 @@ from .activations import activation_scalar
 from .checks import _largest
 from .codes import (
     ACTIVATION,
+    EVENT_DIVERGED,
     EVENT_LABEL_RANGE,
     EVENT_OK,
     EVENT_ROW_NOT_FINITE,
@@ -28,14 +35,26 @@ from .codes import (
     EVENT_TARGET_RANGE,
     EVENT_TARGET_WIDTH,
     FAN_IN,
+    FAN_OUT,
     IDENTITY,
+    SGD,
+    SGD_MOMENTUM,
     SIGMOID,
     SIGMOID_BCE,
     SOFTMAX_CE,
     UNIT_OFFSET,
+    WEIGHT_DECAY,
 )
 from .network import layer_block, layer_weights
-from .train import _activate_flat
+from .optimizers import optimizer_step, step_lr
+from .train import (
+    _activate_flat,
+    _sample_backward,
+    _sample_forward,
+    _sgd_input_layer,
+    sample_loss_delta,
+)
+from .tuning import SKIP_ZEROS_MIN_WIDTH, WIDE_INPUT
 
 # How far a softmax target row's sum may be from 1 (as fastnn.validation.targets allows).
 SOFTMAX_SUM_TOLERANCE = 1e-3
@@ -188,4 +207,95 @@ def predict_row(theta, layout, loss_code, x, acts, out):
         code = SIGMOID if loss_code == SIGMOID_BCE else IDENTITY
         for j in range(n_outputs):
             out[j] = activation_scalar(code, acts[last + j])
+    return EVENT_OK
+
+
+@jit
+def event_work_size(layout, n_params):
+    """The length of :func:`learn_row`'s ``work`` buffer for a network of ``layout``."""
+    last = layout.shape[0] - 1
+    n_inputs = layout[0, FAN_IN]
+    n_outputs = layout[last, FAN_OUT]
+    units = layout[last, UNIT_OFFSET] + n_outputs
+    return n_inputs + 2 * n_outputs + n_params + 3 * units + 1
+
+
+@jit
+def learn_row(x, target, label, loss_code, opt_code, layout, theta, state, hyper, step, work):
+    """Learn from one row: :func:`stage_event`, then one step of the generic per-sample loop.
+
+    Parameters
+    ----------
+    x, target, label, loss_code
+        The row and its target, as :func:`stage_event` takes them.
+    opt_code : int
+        The optimizer (:mod:`.codes`).
+    layout : ndarray of uint64, shape (layers, LAYOUT_COLUMNS)
+        The layer table, unsigned (as the per-sample loop indexes with it).
+    theta : ndarray, shape (n_params,)
+    state : ndarray, shape (STATE_ROWS, n_params)
+    hyper : ndarray, shape (HYPER_SIZE,)
+    step : ndarray of int64, shape (1,)
+        The optimizer's arrays, trained in place as by the epoch loop.
+    work : ndarray, shape (event_work_size(layout, n_params),)
+        In ``theta``'s dtype: the staged row and target, the gradient, activations,
+        deltas and output of the step; the last element receives the loss.
+
+    Returns
+    -------
+    int
+        ``EVENT_OK``; a :func:`stage_event` status (nothing learnt); or
+        ``EVENT_DIVERGED`` when the loss is not finite (the update is not applied).
+
+    Notes
+    -----
+    No dropout: a network with dropout learns through the epoch loop.
+    """
+    n_params = theta.shape[0]
+    last_layer = layout.shape[0] - 1
+    n_inputs = np.int64(layout[0, FAN_IN])
+    n_outputs = np.int64(layout[last_layer, FAN_OUT])
+    units = np.int64(layout[last_layer, UNIT_OFFSET]) + n_outputs
+    at = 0
+    X = work[at : at + n_inputs].reshape((1, n_inputs))
+    at += n_inputs
+    T = work[at : at + n_outputs].reshape((1, n_outputs))
+    at += n_outputs
+    grad = work[at : at + n_params]
+    at += n_params
+    acts = work[at : at + units]
+    at += units
+    deltas = work[at : at + units]
+    at += units
+    keep = work[at : at + units]
+    at += units
+    y_row = work[at : at + n_outputs]
+    status = stage_event(x, target, label, loss_code, X, T)
+    if status != EVENT_OK:
+        return status
+    # One step of train_epoch_sample, order [0] (see there for the why of each part).
+    row = np.uint64(0)
+    last_units = layout[last_layer, UNIT_OFFSET]
+    plain_sgd = opt_code == SGD and hyper[SGD_MOMENTUM] == 0 and hyper[WEIGHT_DECAY] == 0
+    pipelined = plain_sgd and (
+        layout[0, FAN_OUT] >= SKIP_ZEROS_MIN_WIDTH or layout[0, FAN_IN] >= WIDE_INPUT
+    )
+    first_layer = 1 if pipelined else 0
+    if pipelined:
+        _sample_forward(theta, layout, X, row, acts, 0, keep, False)
+    _sample_forward(theta, layout, X, row, acts, first_layer, keep, False)
+    loss = sample_loss_delta(loss_code, acts, last_units, T, row, y_row, deltas)
+    work[work.shape[0] - 1] = loss
+    if not np.isfinite(loss):
+        return EVENT_DIVERGED
+    lr = step_lr(hyper, step[0] + 1)
+    _sample_backward(
+        theta, layout, X, row, acts, deltas, grad, lr, plain_sgd, first_layer, keep, False
+    )
+    if pipelined:
+        _sgd_input_layer(theta, layout, X, row, row, False, acts, deltas, lr)
+    if plain_sgd:
+        step[0] += 1
+    else:
+        optimizer_step(opt_code, theta, grad, state, hyper, step)
     return EVENT_OK

@@ -5,12 +5,16 @@ needs: one-row buffers, the training bundles of a one-row epoch
 (:mod:`fastnn.kernels.bundles`), and the compiled functions' entry points, taken
 from the Numba dispatchers once so that no call pays for type dispatch.
 
-Why one-row epochs: ``learn_one`` stages the row and its target
-(:func:`fastnn.kernels.streaming.stage_event`), then runs the very per-sample loop
-that :meth:`fastnn.MLP.fit` runs (:func:`fastnn.training.engine.sample_loop`) on
-that one row. So ``learn_one`` over rows gives the weights ``fit(X, y,
-batch_size=1, shuffle=False)`` gives with the same loop, bit for bit, and whatever
-the loop learns (dropout, every optimizer) it learns here too.
+Why this gives fit's weights: a ``learn_one`` is a one-row ``fit(batch_size=1)``.
+It runs the per-sample loop ``fit`` would choose for one row
+(:func:`fastnn.training.engine.sample_loop`): with ``specialise`` "auto" or False
+the generic loop, whose one step is one flat kernel call
+(:func:`fastnn.kernels.streaming.learn_row`, the loop's own inline helpers in the
+loop's order); with ``specialise=True`` the loop generated for the layout, and with
+dropout or the NumPy backend the epoch loop, each on a one-row epoch (the row staged
+by :func:`fastnn.kernels.streaming.stage_event`). A loop trains consecutive slices of
+rows exactly as one call over all of them, so ``learn_one`` over rows gives, bit for
+bit, the weights of ``fit(X, y, batch_size=1, shuffle=False)`` on the same loop.
 
 The optimizer is bound once (:meth:`fastnn.optimizers.Optimizer.bind` checks it,
 its hyper-parameter vector is built, the loop chosen) and checked again only when
@@ -34,18 +38,14 @@ import numpy as np
 from numba.core import types
 from numpy.typing import NDArray
 
-from fastnn import codegen, kernels, optimizers
+from fastnn import kernels, optimizers
 from fastnn.errors import TrainingDivergedError
 from fastnn.kernels import codes, reference
 from fastnn.network.guard import UseGuard
 from fastnn.network.state import NetworkState
 from fastnn.training import engine
 
-__all__ = ["EventPath", "EVENT_LOOP_ROWS"]
-
-#: The loop of a stream is the one ``fit`` runs on a long data set: with
-#: ``specialise="auto"``, fits of this many rows use the loop generated for the layout.
-EVENT_LOOP_ROWS = codegen.SPECIALISE_MIN_ROWS
+__all__ = ["EventPath"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -92,6 +92,10 @@ class EventPath:
         self.target = np.zeros(self.n_outputs, dtype=np.float64)
         self.acts = np.zeros(architecture.units, dtype=self.dtype)
         self.out = np.zeros(self.n_outputs, dtype=self.dtype)
+        self.unsigned_layout = self.layout.astype(np.uint64)
+        self.work = np.zeros(
+            reference.event_work_size(self.layout, architecture.n_params), dtype=self.dtype
+        )
         self.labels = self.loss_code == codes.SOFTMAX_CE
         self.single_output = self.n_outputs == 1
         # Per row dtype (float32, float64): stage_event and predict_row, any strides.
@@ -116,7 +120,8 @@ class EventPath:
         self.optimizer_step: Any = None
         self.snapshot: dict[str, Any] = {}
         self.train: Any = None
-        self.train_dispatcher: Any = None
+        self.learn_row: dict[np.dtype[Any], Any] | None = None
+        self.opt_code = -1
         self.group: Any = None
         self.member: Any = None
 
@@ -142,18 +147,35 @@ class EventPath:
             label = self.stage_target(y)
             if not self.bound(optimizer):
                 self.bind(self.checked_optimizer(optimizer))
-            if self.stage:
-                status = self.stage[x.dtype](x, self.target, label, self.loss_code, self.X, self.T)
+            if self.learn_row is not None:
+                member = self.member
+                status = self.learn_row[x.dtype](
+                    x, self.target, label, self.loss_code, self.opt_code, self.unsigned_layout,
+                    member.theta, member.state, member.hyper, member.step, self.work,
+                )  # fmt: skip
             else:
-                status = reference_stage(self, x, label)
+                status = self.learn_epoch(x, label)
             if status != codes.EVENT_OK:
+                if status == codes.EVENT_DIVERGED:
+                    raise self.diverged(optimizer)
                 if status <= codes.EVENT_ROW_NOT_FINITE:
                     raise self.row_error(status, x)
                 raise self.target_error(status, y, label)
-            if self.train(self.group, self.member) == 0:
-                raise self.diverged(optimizer)
         finally:
             self.guard.end_training()
+
+    def learn_epoch(self, x: NDArray[Any], label: int) -> int:
+        """``learn_one`` through a one-row epoch of the bound loop (generated, dropout, NumPy)."""
+        if self.stage:
+            status = self.stage[x.dtype](x, self.target, label, self.loss_code, self.X, self.T)
+        else:
+            status = reference_stage(self, x, label)
+        if status != codes.EVENT_OK:
+            return int(status)
+        if self.train(self.group, self.member) == 0:
+            self.work[-1] = self.member.losses[0]
+            return codes.EVENT_DIVERGED
+        return codes.EVENT_OK
 
     def output(self, x: Any, action: str) -> NDArray[Any]:
         """The output activations of row ``x`` in the path's buffer (valid until the next call)."""
@@ -362,9 +384,31 @@ class EventPath:
         member = engine.member_for(state, optimizer, 1, np.zeros(1, dtype=np.int64))
         self.group = engine.group_for(state, optimizer, 1, self.X, self.T)
         self.member = member
-        loop = engine.sample_loop(state, optimizer.code, member.hyper, EVENT_LOOP_ROWS)
-        self.train_dispatcher = train = loop.train_epoch
-        if hasattr(train, "compile"):  # the compiled loop, not the reference
+        self.opt_code = optimizer.code
+        # A learn_one is a one-row fit: the loop fit chooses for one row.
+        loop = engine.sample_loop(state, optimizer.code, member.hyper, 1)
+        train = loop.train_epoch
+        self.learn_row = None
+        if self.backend == "numba" and loop.spec is None and not any(state.architecture.dropout):
+            # The generic compiled loop: its one step as one flat kernel call.
+            self.learn_row = {
+                row_dtype: entry_point(
+                    kernels.learn_row,
+                    _array_type(row_dtype, 1, "A"),
+                    _array_type(np.dtype(np.float64), 1),
+                    types.int64,
+                    types.int64,
+                    types.int64,
+                    numba.typeof(self.unsigned_layout),
+                    numba.typeof(member.theta),
+                    numba.typeof(member.state),
+                    numba.typeof(member.hyper),
+                    numba.typeof(member.step),
+                    numba.typeof(self.work),
+                )  # fmt: skip
+                for row_dtype in _FLOATS
+            }
+        elif hasattr(train, "compile"):  # the generated loop, or dropout
             train = entry_point(train, numba.typeof(self.group), numba.typeof(member))
         self.train = train
         self.optimizer = optimizer
@@ -375,7 +419,7 @@ class EventPath:
 
     def diverged(self, optimizer: Any) -> TrainingDivergedError:
         """The error of an event whose loss was not finite (its update was not applied)."""
-        loss = float(self.member.losses[0])
+        loss = float(self.work[-1])
         step = int(optimizer.step_[0]) + 1
         return TrainingDivergedError(
             f"the training loss became {loss} at this event (step {step}); its update was "

@@ -10,6 +10,7 @@ from numpy.typing import ArrayLike, NDArray
 from fastnn import kernels
 from fastnn.errors import TrainingDivergedError
 from fastnn.streaming import metrics
+from fastnn.training import engine
 from fastnn.validation import check_int
 
 if TYPE_CHECKING:
@@ -52,11 +53,13 @@ def progressive_val_score(
 ) -> ProgressiveScore:
     """Score each row before learning from it, in order, in one compiled loop.
 
-    The same as, and bit for bit the same weights as, a Python loop of
-    ``net.predict_one(x)`` (scored) then ``net.learn_one(x, t)`` over the rows:
-    the per-sample loop that ``learn_one`` runs, run once over all of them. The
-    rows' predictions are those of the loop's forward pass (the same network as
-    ``predict_one``'s, to float rounding).
+    One epoch of ``fit(X, y, batch_size=1, shuffle=False)`` (the same loop, the
+    same weights bit for bit), each row scored by the loop's forward pass before
+    its update. So it equals a Python loop of ``net.predict_one(x)`` (scored) and
+    ``net.learn_one(x, t)`` over the rows whenever ``learn_one`` runs the same
+    loop (``specialise`` True or False, or fewer than
+    ``fastnn.codegen.SPECIALISE_MIN_ROWS`` rows), else to float rounding; the
+    predictions are ``predict_one``'s to float rounding.
 
     Parameters
     ----------
@@ -100,13 +103,20 @@ def progressive_val_score(
         optimizer = path.checked_optimizer(optimizer)
         if not path.bound(optimizer):
             path.bind(optimizer)
+        # The run of a fit of these rows, from the optimizer's arrays as bound.
+        hyper = path.member.hyper
+        loop = engine.sample_loop(state, optimizer.code, hyper, n_rows)
         group = path.group._replace(X=X, T=T)
-        member = path.member._replace(
+        member = engine.allocate_member(architecture, 1, n_rows)._replace(
+            theta=state.theta,
+            dropout=architecture.dropout_rates,
+            dropout_key=state.dropout_key,
+            state=path.member.state,
+            hyper=hyper,
+            step=path.member.step,
             order=np.arange(n_rows, dtype=np.int64),
-            losses=np.zeros(n_rows),
-            correct=np.zeros(n_rows),
         )
-        done = path.train_dispatcher(group, member)
+        done = loop.train_epoch(group, member)
     finally:
         path.guard.end_training()
     if done < n_rows:
