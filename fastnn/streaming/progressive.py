@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from fastnn.model import MLP
     from fastnn.optimizers import Optimizer
 
-__all__ = ["ProgressiveScore", "progressive_val_score"]
+__all__ = ["ProgressiveScore", "learn_rows", "progressive_val_score"]
 
 
 class ProgressiveScore(NamedTuple):
@@ -89,21 +89,46 @@ def progressive_val_score(
         When a row's loss is not finite; the weights are those after the rows
         before it (its update is not applied).
     """
-    path = net.event_path()
-    state = path.state
-    architecture = state.architecture
+    architecture = net.event_path().state.architecture
     name = metrics.check_metric(metric, architecture.loss_code, architecture.sizes[-1])
     X = architecture.inputs(X)
     T = architecture.targets(y, X.shape[0], "y")
     n_rows = X.shape[0]
     step = n_rows if every is None else check_int("every", every, minimum=1)
     ends = np.unique(np.append(np.arange(step, n_rows + 1, step), n_rows)).astype(np.int64)
-    path.guard.begin_training("progressive_val_score")
+    losses, correct = _run(net, X, T, optimizer, "progressive_val_score")
+    curve = metrics.running(name, losses, correct, T, ends)
+    return ProgressiveScore(name, float(curve[-1]), ends, curve)
+
+
+def learn_rows(
+    net: MLP, X: ArrayLike, y: ArrayLike, optimizer: Optimizer | None = None
+) -> NDArray[np.float64]:
+    """Learn from the rows of ``X`` in order, as ``learn_one`` row by row; return the losses.
+
+    One epoch of ``fit(X, y, batch_size=1, shuffle=False)`` (see
+    :func:`progressive_val_score`, which this is without the scoring).
+    """
+    architecture = net.event_path().state.architecture
+    X = architecture.inputs(X)
+    T = architecture.targets(y, X.shape[0], "y")
+    return _run(net, X, T, optimizer, "learn_many")[0]
+
+
+def _run(
+    net: MLP, X: NDArray[Any], T: NDArray[Any], optimizer: Optimizer | None, action: str
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """One epoch over checked rows in order, from the bound optimizer; (losses, correct)."""
+    path = net.event_path()
+    state = path.state
+    architecture = state.architecture
+    n_rows = X.shape[0]
+    path.guard.begin_training(action)
     try:
         optimizer = path.checked_optimizer(optimizer)
         if not path.bound(optimizer):
             path.bind(optimizer)
-        # The run of a fit of these rows, from the optimizer's arrays as bound.
+        # The loop of a fit of these rows, on the optimizer's arrays as bound.
         hyper = path.member.hyper
         loop = engine.sample_loop(state, optimizer.code, hyper, n_rows)
         group = path.group._replace(X=X, T=T)
@@ -122,8 +147,8 @@ def progressive_val_score(
     if done < n_rows:
         loss = float(member.losses[done])
         raise TrainingDivergedError(
-            f"the training loss became {loss} at row {done}; the weights are those after row "
-            f"{done - 1} (its update was not applied). Try a smaller learning rate than "
+            f"the training loss became {loss} at row {done}; the weights are those after the "
+            f"rows before it (its update was not applied). Try a smaller learning rate than "
             f"lr={optimizer.lr}.",
             epoch=1,
             step=done + 1,
@@ -137,5 +162,4 @@ def progressive_val_score(
             step=n_rows,
             loss=float(member.losses[-1]),
         )
-    curve = metrics.running(name, member.losses, member.correct, T, ends)
-    return ProgressiveScore(name, float(curve[-1]), ends, curve)
+    return member.losses, member.correct
