@@ -116,7 +116,8 @@ class _Network:
             sizes = (int(sizes),)
         if not isinstance(sizes, Sequence) or isinstance(sizes, str):
             raise TypeError(
-                f"hidden_layer_sizes must be a tuple of layer widths, got {self.hidden_layer_sizes!r}"
+                "hidden_layer_sizes must be a tuple of layer widths, got "
+                f"{self.hidden_layer_sizes!r}"
             )
         self._hidden = tuple(sizes)
         if not isinstance(self.optimizer, str):
