@@ -229,7 +229,7 @@ class EventPath:
         except (TypeError, ValueError) as error:
             raise TypeError(f"{name} must be a row of numbers: {error}") from None
         if array.dtype.kind not in "biuf":
-            bad = _first_non_number(array)
+            bad = _first_non_number(x if isinstance(x, (list, tuple)) else array.reshape(-1))
             raise TypeError(
                 f"{name} must hold real numbers, got "
                 + (f"{bad[1]!r} at {name}[{bad[0]}]" if bad else f"dtype {array.dtype}")
@@ -430,9 +430,9 @@ class EventPath:
         )
 
 
-def _first_non_number(array: NDArray[Any]) -> tuple[int, Any] | None:
-    """The first (index, value) of a 1-D object/string array that is not a real number."""
-    for index, value in enumerate(array.reshape(-1)):
+def _first_non_number(values: Any) -> tuple[int, Any] | None:
+    """The first (index, value) of a sequence that is not a real number."""
+    for index, value in enumerate(values):
         if isinstance(value, (str, bytes)) or not isinstance(value, (numbers.Real, np.bool_)):
             return index, value
     return None
