@@ -265,9 +265,14 @@ class MLP(NetworkModel):
 
     def event_path(self) -> EventPath:
         """The per-event fast path (internal API of :mod:`fastnn.streaming`), made once."""
-        path = self._event_path
-        if path is None or not path.current(self._state):
-            path = self._event_path = EventPath(self._state, self._guard)
+        path, state = self._event_path, self._state
+        if (
+            path is None
+            or path.state is not state
+            or path.backend != state.backend
+            or path.specialise != state.specialise
+        ):
+            path = self._event_path = EventPath(state, self._guard)
         return path
 
     def learn_one(self, x: ArrayLike, y: Any, optimizer: Optimizer | None = None) -> None:

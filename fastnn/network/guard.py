@@ -83,3 +83,24 @@ class UseGuard:
         """End what :meth:`begin_training` started."""
         with self._lock:
             self._trainer = None
+
+    def claim(self, action: str) -> None:
+        """Take the network for one per-event call, as :meth:`begin_training` does.
+
+        Per-event calls (``learn_one``, and ``predict_one``, which shares their
+        buffers) need the network to themselves. The uncontended case costs one
+        lock taken without waiting; anything else goes through :meth:`begin_training`
+        (which raises the right error). :meth:`unclaim` ends it.
+        """
+        lock = self._lock
+        if lock.acquire(False):
+            if self._trainer is None and not self._readers:
+                self._trainer = threading.get_ident()
+                lock.release()
+                return
+            lock.release()
+        self.begin_training(action)
+
+    def unclaim(self) -> None:
+        """End what :meth:`claim` started (one assignment: atomic, no lock needed)."""
+        self._trainer = None

@@ -47,7 +47,8 @@ from fastnn.training import engine
 
 __all__ = ["EventPath"]
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
+_FLOATS = (F32, F64)
 
 
 def entry_point(dispatcher: Any, *argument_types: Any) -> Any:
@@ -114,25 +115,20 @@ class EventPath:
                     kernels.predict_row, theta_type, numba.typeof(self.layout),
                     types.int64, row, theta_type, theta_type,
                 )  # fmt: skip
+        self.predict64 = self.predict.get(F64)
+        self.predict32 = self.predict.get(F32)
         # The optimizer's binding (see the module's docstring).
         self.optimizer: Any = None
         self.optimizer_state: Any = None
         self.optimizer_step: Any = None
         self.snapshot: dict[str, Any] = {}
         self.train: Any = None
-        self.learn_row: dict[np.dtype[Any], Any] | None = None
+        self.learn64: Any = None
+        self.learn32: Any = None
+        self.args: tuple[Any, ...] = ()
         self.opt_code = -1
         self.group: Any = None
         self.member: Any = None
-
-    def current(self, state: NetworkState) -> bool:
-        """True if this path still fits ``state`` (same weights, backend and loop choice)."""
-        return (
-            state is self.state
-            and state.theta is self.theta
-            and state.backend == self.backend
-            and state.specialise == self.specialise
-        )
 
     # ------------------------------------------------------------ the calls
 
@@ -140,19 +136,18 @@ class EventPath:
         """One update from row ``x`` and target ``y`` (see :meth:`fastnn.MLP.learn_one`)."""
         if optimizer is None:
             optimizer = self.state.optimizer or self.checked_optimizer(None)
-        if type(x) is not np.ndarray or x.ndim != 1 or x.dtype not in _FLOATS:
+        # The fast path takes a 1-D float64/float32 array as it is (NumPy's own dtype
+        # objects, compared by identity); anything else is converted first.
+        if type(x) is not np.ndarray or x.ndim != 1 or (x.dtype is not F64 and x.dtype is not F32):
             x = self.row(x)
-        self.guard.begin_training("learn_one")
+        self.guard.claim("learn_one")
         try:
             label = self.stage_target(y)
             if not self.bound(optimizer):
                 self.bind(self.checked_optimizer(optimizer))
-            if self.learn_row is not None:
-                member = self.member
-                status = self.learn_row[x.dtype](
-                    x, self.target, label, self.loss_code, self.opt_code, self.unsigned_layout,
-                    member.theta, member.state, member.hyper, member.step, self.work,
-                )  # fmt: skip
+            if self.learn64 is not None:
+                kernel = self.learn64 if x.dtype is F64 else self.learn32
+                status = kernel(x, self.target, label, self.loss_code, self.opt_code, *self.args)
             else:
                 status = self.learn_epoch(x, label)
             if status != codes.EVENT_OK:
@@ -162,12 +157,13 @@ class EventPath:
                     raise self.row_error(status, x)
                 raise self.target_error(status, y, label)
         finally:
-            self.guard.end_training()
+            self.guard.unclaim()
 
     def learn_epoch(self, x: NDArray[Any], label: int) -> int:
         """``learn_one`` through a one-row epoch of the bound loop (generated, dropout, NumPy)."""
         if self.stage:
-            status = self.stage[x.dtype](x, self.target, label, self.loss_code, self.X, self.T)
+            kernel = self.stage[F64 if x.dtype is F64 else F32]
+            status = kernel(x, self.target, label, self.loss_code, self.X, self.T)
         else:
             status = reference_stage(self, x, label)
         if status != codes.EVENT_OK:
@@ -179,18 +175,17 @@ class EventPath:
 
     def output(self, x: Any, action: str) -> NDArray[Any]:
         """The output activations of row ``x`` in the path's buffer (valid until the next call)."""
-        if type(x) is not np.ndarray or x.ndim != 1 or x.dtype not in _FLOATS:
+        if type(x) is not np.ndarray or x.ndim != 1 or (x.dtype is not F64 and x.dtype is not F32):
             x = self.row(x)
-        self.guard.begin_reading(action)
+        self.guard.claim(action)  # exclusive: the calls share the buffers
         try:
-            if self.predict:
-                status = self.predict[x.dtype](
-                    self.theta, self.layout, self.loss_code, x, self.acts, self.out
-                )
+            if self.predict64 is not None:
+                kernel = self.predict64 if x.dtype is F64 else self.predict32
+                status = kernel(self.theta, self.layout, self.loss_code, x, self.acts, self.out)
             else:
                 status = reference_predict(self, x)
         finally:
-            self.guard.end_reading()
+            self.guard.unclaim()
         if status != codes.EVENT_OK:
             raise self.row_error(status, x)
         return self.out
@@ -242,9 +237,12 @@ class EventPath:
             raise ValueError(
                 f"{name} must be one row of {self.n_inputs} values, got shape {array.shape}"
             )
-        if array.dtype not in _FLOATS or not array.dtype.isnative:
-            array = array.astype(np.float64)
-        return array
+        # NumPy's own dtype objects, which the fast paths compare by identity.
+        if array.dtype == F64:
+            return array.view(F64)
+        if array.dtype == F32:
+            return array.view(F32)
+        return array.astype(F64)
 
     def row_error(self, status: int, x: NDArray[Any], name: str = "x") -> Exception:
         """The error of a row the kernels refused with ``status``."""
@@ -388,26 +386,23 @@ class EventPath:
         # A learn_one is a one-row fit: the loop fit chooses for one row.
         loop = engine.sample_loop(state, optimizer.code, member.hyper, 1)
         train = loop.train_epoch
-        self.learn_row = None
+        self.learn64 = self.learn32 = None
         if self.backend == "numba" and loop.spec is None and not any(state.architecture.dropout):
             # The generic compiled loop: its one step as one flat kernel call.
-            self.learn_row = {
-                row_dtype: entry_point(
+            self.args = (self.unsigned_layout, member.theta, member.state, member.hyper,
+                         member.step, self.work)  # fmt: skip
+            self.learn64, self.learn32 = (
+                entry_point(
                     kernels.learn_row,
                     _array_type(row_dtype, 1, "A"),
-                    _array_type(np.dtype(np.float64), 1),
+                    _array_type(F64, 1),
                     types.int64,
                     types.int64,
                     types.int64,
-                    numba.typeof(self.unsigned_layout),
-                    numba.typeof(member.theta),
-                    numba.typeof(member.state),
-                    numba.typeof(member.hyper),
-                    numba.typeof(member.step),
-                    numba.typeof(self.work),
+                    *(numba.typeof(arg) for arg in self.args),
                 )  # fmt: skip
-                for row_dtype in _FLOATS
-            }
+                for row_dtype in (F64, F32)
+            )
         elif hasattr(train, "compile"):  # the generated loop, or dropout
             train = entry_point(train, numba.typeof(self.group), numba.typeof(member))
         self.train = train
