@@ -308,7 +308,12 @@ class MLPClassifier(_Network, base.MiniBatchClassifier):
         return index
 
     def learn_one(self, x: dict[Hashable, Any], y: Hashable) -> None:
-        self._learn_row(self._row_of(x, learning=True), y)
+        row = self._row_of(x, learning=True)  # first: it may widen the network
+        net, label = self.net, self.class_index.get(y)
+        if net is not None and label is not None:  # the common case, kept short
+            net.learn_one(row, label)
+        else:
+            self._learn_row(row, y)
 
     def _learn_row(self, row: NDArray[np.float64], y: Hashable) -> None:
         label = self._class_of(y)
@@ -316,22 +321,20 @@ class MLPClassifier(_Network, base.MiniBatchClassifier):
             self.net = self._make_network(max(2, len(self.labels)), "softmax")
         self.net.learn_one(row, label)
 
-    def _probabilities(self, out: NDArray[Any]) -> dict[Hashable, float]:
-        # The seen classes' probabilities (a single class seen takes them all).
-        seen = out[: len(self.labels)]
-        total = float(seen.sum())
-        return {label: float(p) / total for label, p in zip(self.labels, seen, strict=True)}
-
     def predict_proba_one(self, x: dict[Hashable, Any]) -> dict[Hashable, float]:
         if self.net is None:
             return {}
-        return self._probabilities(self.net.predict_one(self._row_of(x, learning=False)))
+        probabilities = self.net.predict_one(self._row_of(x, learning=False)).tolist()
+        if len(probabilities) > len(self.labels):  # one class seen: it takes them all
+            return {self.labels[0]: 1.0}
+        return dict(zip(self.labels, probabilities, strict=True))
 
     def predict_one(self, x: dict[Hashable, Any]) -> Hashable | None:
         if self.net is None:
             return None
-        out = self.net.predict_one(self._row_of(x, learning=False))
-        return self.labels[int(np.argmax(out[: len(self.labels)]))]
+        if len(self.labels) == 1:
+            return self.labels[0]
+        return self.labels[self.net.predict_class_one(self._row_of(x, learning=False))]
 
     def learn_many(self, X: Any, y: Any) -> None:
         rows = self._frame(X, learning=True)
@@ -355,8 +358,9 @@ class MLPClassifier(_Network, base.MiniBatchClassifier):
 
         if self.net is None:
             return pd.DataFrame(index=X.index)
-        out = self.net.predict(self._frame(X, learning=False))[:, : len(self.labels)]
-        out = out / out.sum(axis=1, keepdims=True)
+        out = self.net.predict(self._frame(X, learning=False))
+        if out.shape[1] > len(self.labels):  # one class seen: it takes them all
+            out = np.ones((len(X), 1))
         return pd.DataFrame(out, columns=list(self.labels), index=X.index)
 
     def predict_many(self, X: Any) -> Any:
@@ -365,7 +369,7 @@ class MLPClassifier(_Network, base.MiniBatchClassifier):
         if self.net is None:
             return pd.Series([None] * len(X), index=X.index, dtype=object)
         out = self.net.predict(self._frame(X, learning=False))[:, : len(self.labels)]
-        labels = [self.labels[i] for i in np.argmax(out, axis=1)]
+        labels = [self.labels[i] for i in np.argmax(out, axis=1).tolist()]
         return pd.Series(labels, index=X.index)
 
 

@@ -142,7 +142,10 @@ class EventPath:
             x = self.row(x)
         self.guard.claim("learn_one")
         try:
-            label = self.stage_target(y)
+            if self.labels and type(y) is int and y >= 0:  # a class label, as it comes
+                label = y
+            else:
+                label = self.stage_target(y)
             if not self.bound(optimizer):
                 self.bind(self.checked_optimizer(optimizer))
             if self.learn64 is not None:
