@@ -321,7 +321,7 @@ class MLPClassifier(_Network, base.MiniBatchClassifier):
             self.net = self._make_network(max(2, len(self.labels)), "softmax")
         self.net.learn_one(row, label)
 
-    def predict_proba_one(self, x: dict[Hashable, Any]) -> dict[Hashable, float]:
+    def predict_proba_one(self, x: dict[Hashable, Any], **kwargs: Any) -> dict[Any, float]:
         if self.net is None:
             return {}
         probabilities = self.net.predict_one(self._row_of(x, learning=False)).tolist()
@@ -329,7 +329,7 @@ class MLPClassifier(_Network, base.MiniBatchClassifier):
             return {self.labels[0]: 1.0}
         return dict(zip(self.labels, probabilities, strict=True))
 
-    def predict_one(self, x: dict[Hashable, Any]) -> Hashable | None:
+    def predict_one(self, x: dict[Hashable, Any], **kwargs: Any) -> Any:
         if self.net is None:
             return None
         if len(self.labels) == 1:
@@ -393,9 +393,9 @@ class MLPRegressor(_Network, base.MiniBatchRegressor):
     def learn_many(self, X: Any, y: Any) -> None:
         rows = self._frame(X, learning=True)
         targets = np.asarray(y, dtype=np.float64)
-        if self.net is None and len(targets):
-            self.net = self._make_network(1, "identity")
         if len(targets):
+            if self.net is None:
+                self.net = self._make_network(1, "identity")
             learn_rows(self.net, rows, targets)
 
     def predict_many(self, X: Any) -> Any:
