@@ -175,11 +175,6 @@ def predict_row(theta, layout, loss_code, x, acts, out):
     if x.shape[0] != n_inputs:
         return EVENT_ROW_WIDTH
     largest = _largest(theta)
-    finite = True
-    for i in range(n_inputs):
-        finite &= abs(dt(x[i])) <= largest
-    if not finite:
-        return EVENT_ROW_NOT_FINITE
     layers = layout.shape[0]
     for layer in range(layers):
         W, b = layer_weights(theta, layout, layer)
@@ -188,6 +183,16 @@ def predict_row(theta, layout, loss_code, x, acts, out):
             u[j] = b[j]
         if layer == 0:
             _accumulate(x, W, u)
+            # Every input is used, so a NaN or inf in x (or one that x's cast makes)
+            # shows in every output of this layer: x is scanned only then (the
+            # weights may be the culprit instead, and then propagate as they are).
+            finite = True
+            for j in range(u.shape[0]):
+                finite &= abs(u[j]) <= largest
+            if not finite:
+                for i in range(n_inputs):
+                    if not abs(dt(x[i])) <= largest:
+                        return EVENT_ROW_NOT_FINITE
         else:
             _accumulate(layer_block(acts, layout, layer - 1, 1)[0], W, u)
         if layer < layers - 1:
