@@ -392,7 +392,9 @@ def test_copies_and_pickles_go_on_learning_identically():
 
 
 def _work(layout, n_params, dtype):
-    return np.zeros(kernels.event_work_size(layout, n_params), dtype=dtype)
+    size = kernels.event_work_size(layout, n_params)
+    assert size == reference.event_work_size(layout, n_params)
+    return np.zeros(size, dtype=dtype)
 
 
 @pytest.mark.parametrize(
