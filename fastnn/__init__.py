@@ -50,6 +50,7 @@ from fastnn.estimators import DataConversionWarning, MLPClassifier, MLPRegressor
 from fastnn.experiments import compare_optimizers
 from fastnn.metrics import Evaluation
 from fastnn.model import MLP, ConcurrentUseError, History, TrainingDivergedError
+from fastnn.streaming import ProgressiveScore, progressive_val_score
 from fastnn.sweep import SweepResult, SweepResults, sweep
 from fastnn.version import __version__ as __version__  # re-exported
 from fastnn.warm import warmup
@@ -65,6 +66,8 @@ __all__ = [
     "TrainingDivergedError",
     "ConcurrentUseError",
     "compare_optimizers",
+    "progressive_val_score",
+    "ProgressiveScore",
     "sweep",
     "SweepResults",
     "SweepResult",

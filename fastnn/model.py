@@ -20,6 +20,7 @@ from fastnn.errors import ConcurrentUseError, TrainingDivergedError
 from fastnn.kernels import codes
 from fastnn.network import inference
 from fastnn.network.base import NetworkModel
+from fastnn.streaming.events import EventPath
 from fastnn.training import History
 from fastnn.validation import is_finite_number
 
@@ -257,6 +258,49 @@ class MLP(NetworkModel):
             X, T, optimizer=optimizer, batch_size=batch_size, shuffle=shuffle, schedule=schedule
         )
         return self
+
+    # ------------------------------------------------------------ one event at a time
+
+    _event_path: EventPath | None = None
+
+    def event_path(self) -> EventPath:
+        """The per-event fast path (internal API of :mod:`fastnn.streaming`), made once."""
+        path, state = self._event_path, self._state
+        if (
+            path is None
+            or path.state is not state
+            or path.backend != state.backend
+            or path.specialise != state.specialise
+        ):
+            path = self._event_path = EventPath(state, self._guard)
+        return path
+
+    def learn_one(self, x: ArrayLike, y: Any, optimizer: Optimizer | None = None) -> None:
+        """Learn from one row: one per-sample step, a one-row ``fit`` (docs/streaming.md).
+
+        Over rows, the weights of ``fit(X, y, batch_size=1, shuffle=False)`` bit for
+        bit, when that fit runs the same loop (always with ``specialise`` True or
+        False; "auto" switches fits of ``fastnn.codegen.SPECIALISE_MIN_ROWS`` rows
+        or more to the generated loop, equal to float rounding). ``y``: a class
+        label or one-hot row (softmax), values in [0, 1] (sigmoid), values
+        (identity). ``optimizer``: an optimizer object, else ``optimizer_``, else
+        ``SGD(lr=0.01)``; bound once, checked again only when it changes.
+        """
+        self.event_path().learn_one(x, y, optimizer)
+
+    def predict_one(self, x: ArrayLike) -> NDArray[np.floating[Any]]:
+        """Return the output activations of one row, shape ``(outputs,)``, as :meth:`predict`."""
+        return self.event_path().predict_one(x)
+
+    def predict_proba_one(self, x: ArrayLike) -> NDArray[np.floating[Any]]:
+        """Return the class probabilities of one row (classifiers only), like ``predict_proba``."""
+        self._need_classifier("predict_proba_one")
+        return self.event_path().predict_one(x, "predict_proba_one")
+
+    def predict_class_one(self, x: ArrayLike) -> int | NDArray[np.int64]:
+        """Return the class of one row, like ``predict_classes``: an int, or a row of labels."""
+        self._need_classifier("predict_class_one")
+        return self.event_path().predict_class_one(x)
 
     # ------------------------------------------------------------ Keras and scikit-learn habits
 

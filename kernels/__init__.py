@@ -23,6 +23,7 @@ from .optimizers import (
     sgd_step,
 )
 from .parallel import train_models_batch, train_models_sample
+from .streaming import event_work_size, learn_row, predict_row, stage_event
 from .train import train_epoch_batch, train_epoch_sample
 
 __all__ = [
@@ -56,6 +57,10 @@ __all__ = [
     "train_models_batch",
     "first_non_finite",
     "cast_first_non_finite",
+    "stage_event",
+    "learn_row",
+    "event_work_size",
+    "predict_row",
 ]
 
 #: Every public kernel; kernels.reference defines each of them too.

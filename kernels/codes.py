@@ -86,3 +86,14 @@ B_OFFSET = 3
 ACTIVATION = 4
 UNIT_OFFSET = 5  # where this layer's outputs start in the per-sample unit buffer
 LAYOUT_COLUMNS = 6
+
+# What the per-event kernels (kernels.streaming) report about one event: 0 when the row
+# and its target were taken, else what was wrong with them (the caller names it).
+EVENT_OK = 0
+EVENT_ROW_WIDTH = 1  # the row has another number of values than the network's inputs
+EVENT_ROW_NOT_FINITE = 2  # a value is NaN or inf, or beyond the network's dtype
+EVENT_TARGET_WIDTH = 3  # the target vector has another length than the outputs
+EVENT_LABEL_RANGE = 4  # a class label outside 0..outputs-1
+EVENT_TARGET_NOT_FINITE = 5
+EVENT_TARGET_RANGE = 6  # sigmoid: outside [0, 1]; softmax: negative or not summing to 1
+EVENT_DIVERGED = 7  # the loss was not finite: the update was not applied

@@ -559,3 +559,89 @@ def weighted_epoch_sample(group, member, w, alpha, eps):
 
 def is_finite(value):
     return bool(np.isfinite(value))
+
+
+# ---------------------------------------------------------------- one event (kernels.streaming)
+
+
+def stage_event(x, target, label, loss_code, X, T):
+    n_inputs, n_outputs = X.shape[1], T.shape[1]
+    if x.shape[0] != n_inputs:
+        return slot.EVENT_ROW_WIDTH
+    with np.errstate(over="ignore", invalid="ignore"):
+        row = np.asarray(x).astype(X.dtype)
+    if not np.all(np.isfinite(row)):
+        return slot.EVENT_ROW_NOT_FINITE
+    X[0] = row
+    if label >= 0:
+        if loss_code != SOFTMAX_CE or label >= n_outputs:
+            return slot.EVENT_LABEL_RANGE
+        T[0] = 0
+        T[0, label] = 1
+        return slot.EVENT_OK
+    if target.shape[0] != n_outputs:
+        return slot.EVENT_TARGET_WIDTH
+    with np.errstate(over="ignore", invalid="ignore"):
+        t = np.asarray(target).astype(T.dtype)
+    if not np.all(np.isfinite(t)):
+        return slot.EVENT_TARGET_NOT_FINITE
+    T[0] = t
+    if loss_code == SIGMOID_BCE and (t.min() < 0 or t.max() > 1):
+        return slot.EVENT_TARGET_RANGE
+    if loss_code == SOFTMAX_CE and (t.min() < 0 or abs(t.sum(dtype=np.float64) - 1) > 1e-3):
+        return slot.EVENT_TARGET_RANGE
+    return slot.EVENT_OK
+
+
+def predict_row(theta, layout, loss_code, x, acts, out):
+    if x.shape[0] != layout[0, FAN_IN]:
+        return slot.EVENT_ROW_WIDTH
+    with np.errstate(over="ignore", invalid="ignore"):
+        row = np.asarray(x).astype(theta.dtype)[None, :]
+    if not np.all(np.isfinite(row)):
+        return slot.EVENT_ROW_NOT_FINITE
+    y = np.empty((1, out.shape[0]), dtype=theta.dtype)
+    predict(theta, layout, loss_code, row, acts, y)
+    out[:] = y[0]
+    return slot.EVENT_OK
+
+
+def event_work_size(layout, n_params):
+    last = layout.shape[0] - 1
+    units = int(layout[last, UNIT_OFFSET] + layout[last, FAN_OUT])
+    return int(layout[0, FAN_IN]) + 2 * int(layout[last, FAN_OUT]) + n_params + 3 * units + 1
+
+
+def learn_row(x, target, label, loss_code, opt_code, layout, theta, state, hyper, step, work):
+    # A one-row epoch of train_epoch_sample on the staged row.
+    from types import SimpleNamespace
+
+    layout = layout.astype(np.int64)
+    dtype, n_params = theta.dtype, theta.shape[0]
+    last = layout.shape[0] - 1
+    n_outputs = int(layout[last, FAN_OUT])
+    units = int(layout[last, UNIT_OFFSET]) + n_outputs
+    X = np.zeros((1, int(layout[0, FAN_IN])), dtype=dtype)
+    T = np.zeros((1, n_outputs), dtype=dtype)
+    status = stage_event(x, target, label, loss_code, X, T)
+    if status != slot.EVENT_OK:
+        return status
+    group = SimpleNamespace(layout=layout, loss_code=loss_code, opt_code=opt_code, X=X, T=T)
+    member = SimpleNamespace(
+        theta=theta,
+        dropout=np.zeros(layout.shape[0]),
+        dropout_key=np.zeros(1, dtype=np.uint64),
+        state=state,
+        hyper=hyper,
+        step=step,
+        order=np.zeros(1, dtype=np.int64),
+        grad=np.zeros(n_params, dtype=dtype),
+        acts=np.zeros(units, dtype=dtype),
+        deltas=np.zeros(units, dtype=dtype),
+        y=np.zeros((1, n_outputs), dtype=dtype),
+        losses=np.zeros(1),
+        correct=np.zeros(1),
+    )
+    done = train_epoch_sample(group, member)
+    work[-1] = member.losses[0]
+    return slot.EVENT_OK if done == 1 else slot.EVENT_DIVERGED

@@ -27,6 +27,27 @@ class UseGuard:
     @contextmanager
     def reading(self, action: str) -> Iterator[None]:
         """Let this thread read the network for ``action`` (a name for messages)."""
+        self.begin_reading(action)
+        try:
+            yield
+        finally:
+            self.end_reading()
+
+    @contextmanager
+    def training(self, action: str) -> Iterator[None]:
+        """Let this thread train the network for ``action`` (a name for messages)."""
+        self.begin_training(action)
+        try:
+            yield
+        finally:
+            self.end_training()
+
+    # The same without a context manager, for per-event calls (``learn_one``,
+    # ``predict_one``), where a generator-based ``with`` costs about as much as the
+    # event's arithmetic. Each begin_* is followed by its end_* in a ``finally``.
+
+    def begin_reading(self, action: str) -> None:
+        """Start reading the network for ``action``; raise if another thread trains it."""
         me = threading.get_ident()
         with self._lock:
             if self._trainer is not None and self._trainer != me:
@@ -35,15 +56,14 @@ class UseGuard:
                     "returns, or use a copy (copy.deepcopy(net))"
                 )
             self._readers += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._readers -= 1
 
-    @contextmanager
-    def training(self, action: str) -> Iterator[None]:
-        """Let this thread train the network for ``action`` (a name for messages)."""
+    def end_reading(self) -> None:
+        """End what :meth:`begin_reading` started."""
+        with self._lock:
+            self._readers -= 1
+
+    def begin_training(self, action: str) -> None:
+        """Start training the network for ``action``; raise if anyone else uses it."""
         me = threading.get_ident()
         with self._lock:
             if self._trainer is not None:
@@ -58,8 +78,29 @@ class UseGuard:
                     "train it when that has returned, or train a copy (copy.deepcopy(net))"
                 )
             self._trainer = me
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._trainer = None
+
+    def end_training(self) -> None:
+        """End what :meth:`begin_training` started."""
+        with self._lock:
+            self._trainer = None
+
+    def claim(self, action: str) -> None:
+        """Take the network for one per-event call, as :meth:`begin_training` does.
+
+        Per-event calls (``learn_one``, and ``predict_one``, which shares their
+        buffers) need the network to themselves. The uncontended case costs one
+        lock taken without waiting; anything else goes through :meth:`begin_training`
+        (which raises the right error). :meth:`unclaim` ends it.
+        """
+        lock = self._lock
+        if lock.acquire(False):
+            if self._trainer is None and not self._readers:
+                self._trainer = threading.get_ident()
+                lock.release()
+                return
+            lock.release()
+        self.begin_training(action)
+
+    def unclaim(self) -> None:
+        """End what :meth:`claim` started (one assignment: atomic, no lock needed)."""
+        self._trainer = None
