@@ -48,7 +48,7 @@ import _common  # noqa: E402, F401  (one BLAS thread, as the other benchmarks)
 import numpy as np  # noqa: E402
 
 import fastnn  # noqa: E402
-from fastnn._atomic import atomic_write  # noqa: E402
+from _common import atomic_write  # noqa: E402
 from fastnn.datasets import load_fashion_mnist  # noqa: E402
 
 
