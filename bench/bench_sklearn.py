@@ -46,9 +46,9 @@ sys.path.insert(0, str(HERE))
 
 import _common  # noqa: E402, F401  (one BLAS thread, as the other benchmarks)
 import numpy as np  # noqa: E402
+from _common import atomic_write  # noqa: E402
 
 import fastnn  # noqa: E402
-from _common import atomic_write  # noqa: E402
 from fastnn.datasets import load_fashion_mnist  # noqa: E402
 
 

@@ -10,6 +10,7 @@ these functions: it is the NumPy baseline of every benchmark.
 import numpy as np
 
 from . import codes as slot
+from .bundles import Group, Member
 from .codes import (
     ACTIVATION,
     ADADELTA,
@@ -614,8 +615,6 @@ def event_work_size(layout, n_params):
 
 def learn_row(x, target, label, loss_code, opt_code, layout, theta, state, hyper, step, work):
     # A one-row epoch of train_epoch_sample on the staged row.
-    from types import SimpleNamespace
-
     layout = layout.astype(np.int64)
     dtype, n_params = theta.dtype, theta.shape[0]
     last = layout.shape[0] - 1
@@ -626,8 +625,8 @@ def learn_row(x, target, label, loss_code, opt_code, layout, theta, state, hyper
     status = stage_event(x, target, label, loss_code, X, T)
     if status != slot.EVENT_OK:
         return status
-    group = SimpleNamespace(layout=layout, loss_code=loss_code, opt_code=opt_code, X=X, T=T)
-    member = SimpleNamespace(
+    group = Group(layout, loss_code, opt_code, 1, X, T)
+    member = Member(
         theta=theta,
         dropout=np.zeros(layout.shape[0]),
         dropout_key=np.zeros(1, dtype=np.uint64),
@@ -639,6 +638,8 @@ def learn_row(x, target, label, loss_code, opt_code, layout, theta, state, hyper
         acts=np.zeros(units, dtype=dtype),
         deltas=np.zeros(units, dtype=dtype),
         y=np.zeros((1, n_outputs), dtype=dtype),
+        x=X,
+        t=T,
         losses=np.zeros(1),
         correct=np.zeros(1),
     )

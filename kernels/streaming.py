@@ -48,10 +48,10 @@ from .codes import (
 from .network import layer_block, layer_weights
 from .optimizers import optimizer_step, step_lr
 from .train import (
-    _activate_flat,
     _sample_backward,
-    _sample_forward,
     _sgd_input_layer,
+    activate_flat,
+    sample_forward,
     sample_loss_delta,
 )
 from .tuning import SKIP_ZEROS_MIN_WIDTH, WIDE_INPUT
@@ -196,7 +196,7 @@ def predict_row(theta, layout, loss_code, x, acts, out):
         else:
             _accumulate(layer_block(acts, layout, layer - 1, 1)[0], W, u)
         if layer < layers - 1:
-            _activate_flat(layout[layer, ACTIVATION], acts, layout[layer, UNIT_OFFSET], u.shape[0])
+            activate_flat(layout[layer, ACTIVATION], acts, layout[layer, UNIT_OFFSET], u.shape[0])
     last = np.uint64(layout[layers - 1, UNIT_OFFSET])
     n_outputs = out.shape[0]
     if loss_code == SOFTMAX_CE:
@@ -287,8 +287,8 @@ def learn_row(x, target, label, loss_code, opt_code, layout, theta, state, hyper
     )
     first_layer = 1 if pipelined else 0
     if pipelined:
-        _sample_forward(theta, layout, X, row, acts, 0, keep, False)
-    _sample_forward(theta, layout, X, row, acts, first_layer, keep, False)
+        sample_forward(theta, layout, X, row, acts, 0, keep, False)
+    sample_forward(theta, layout, X, row, acts, first_layer, keep, False)
     loss = sample_loss_delta(loss_code, acts, last_units, T, row, y_row, deltas)
     work[work.shape[0] - 1] = loss
     if not np.isfinite(loss):
