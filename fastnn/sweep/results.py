@@ -257,7 +257,7 @@ class SweepResults:
             rows.append(row)
         return rows
 
-    def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
+    def to_csv(self, path: str | bytes | os.PathLike[str] | None = None) -> str:
         """Return the table of :meth:`to_rows` as CSV text; write it (atomically) to ``path``."""
         rows = self.to_rows()
         stream = io.StringIO()
@@ -266,7 +266,7 @@ class SweepResults:
         writer.writerows(rows)
         return _write(stream.getvalue(), path)
 
-    def to_markdown(self, path: str | os.PathLike[str] | None = None) -> str:
+    def to_markdown(self, path: str | bytes | os.PathLike[str] | None = None) -> str:
         """Return the table of :meth:`to_rows` as Markdown; write it (atomically) to ``path``."""
         rows = self.to_rows()
         columns = list(rows[0])
@@ -281,7 +281,7 @@ class SweepResults:
     def plot(
         self,
         metric: str = "loss",
-        path: str | os.PathLike[str] | None = None,
+        path: str | bytes | os.PathLike[str] | None = None,
         *,
         title: str | None = None,
         ax: Axes | None = None,
