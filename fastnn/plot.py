@@ -56,6 +56,8 @@ __all__ = [
     "plot_comparison",
     "METRICS",
     "SAVE_FORMATS",
+    "STEP_PLOT_POINTS",
+    "STEP_PLOT_BINS",
 ]
 
 # History fields plot_comparison can draw, with their axis labels.
@@ -73,6 +75,11 @@ SAVE_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".svg": "svg", "
 
 #: plot_step_loss's default running-mean window is this fraction of the steps.
 RUNNING_MEAN_FRACTION = 0.01
+#: plot_step_loss scatters up to this many points; more are drawn as a band of
+#: STEP_PLOT_BINS runs (the lowest to the highest point of each): a chart of 20 million
+#: steps then costs what one of 20 thousand does.
+STEP_PLOT_POINTS = 20_000
+STEP_PLOT_BINS = 2_000
 
 # Contour grid points per axis in plot_gradient_descent: f is called once per point.
 GRID_POINTS = 101
@@ -516,6 +523,13 @@ def plot_step_loss(
     sample's loss); the line is the mean of the last ``window`` steps, the
     trend the cloud hides.
 
+    Long runs are drawn downsampled, so that a chart of millions of steps takes
+    as long as one of thousands: a History that keeps the mean of each
+    ``step_stride`` steps (see :class:`fastnn.History`) scatters those means,
+    and more than :data:`STEP_PLOT_POINTS` points are drawn as the band from the
+    lowest to the highest point of each of :data:`STEP_PLOT_BINS` runs of steps,
+    instead of a scatter.
+
     Parameters
     ----------
     history : History
@@ -537,8 +551,8 @@ def plot_step_loss(
     Returns
     -------
     matplotlib.figure.Figure
-        The new figure, or ``ax.figure``. The scatter is ``ax.collections[0]``,
-        the running mean ``ax.get_lines()[0]``.
+        The new figure, or ``ax.figure``. The scatter (or band) is
+        ``ax.collections[0]``, the running mean ``ax.get_lines()[0]``.
     """
     if not hasattr(history, "step_losses"):
         raise TypeError(
@@ -549,12 +563,17 @@ def plot_step_loss(
         parts = [np.asarray(part, dtype=np.float64).ravel() for part in history.step_losses]
     except (TypeError, ValueError) as error:
         raise TypeError(f"history.step_losses must be arrays of numbers: {error}") from None
-    steps = np.concatenate(parts) if parts else np.zeros(0)
-    if steps.size == 0:
+    points = np.concatenate(parts) if parts else np.zeros(0)
+    if points.size == 0:
         raise ValueError("history.step_losses is empty: fit for at least one step before plotting")
     log = _check_log(log)
+    stride = int(getattr(history, "step_stride", 1))
+    if stride > 1 and hasattr(history, "step_positions"):
+        positions, n_steps = history.step_positions, sum(history.epoch_steps)
+    else:
+        positions, n_steps = np.arange(1.0, points.size + 1), points.size
     if window is None:
-        window = max(1, round(RUNNING_MEAN_FRACTION * steps.size))
+        window = max(1, round(RUNNING_MEAN_FRACTION * n_steps))
     elif isinstance(window, bool) or not isinstance(window, numbers.Integral):
         raise TypeError(f"window must be a whole number of steps or None, got {window!r}")
     elif window < 0:
@@ -562,13 +581,25 @@ def plot_step_loss(
     _check_ax(ax)
     title, path = _check_title(title, "loss per step"), _check_path(path)
     figure, ax = _axes(ax)
-    step_numbers = np.arange(1, steps.size + 1)
-    ax.scatter(step_numbers, steps, s=4, linewidths=0, alpha=0.5, label="each step")
+    each = "each step" if stride == 1 else f"mean of each {stride:,} steps"
+    if points.size <= STEP_PLOT_POINTS:
+        ax.scatter(positions, points, s=4, linewidths=0, alpha=0.5, label=each)
+        shown = slice(None)
+    else:
+        edges = np.linspace(0, points.size, STEP_PLOT_BINS + 1).astype(np.int64)
+        firsts, lasts = edges[:-1], edges[1:] - 1
+        low = np.minimum.reduceat(points, firsts)
+        high = np.maximum.reduceat(points, firsts)
+        middle = (positions[firsts] + positions[lasts]) / 2
+        ax.fill_between(
+            middle, low, high, alpha=0.35, linewidth=0, label=f"range of {each} (downsampled)"
+        )
+        shown = (firsts + lasts) // 2
     if window:
         what = f"mean of the last {window:,} steps" if window > 1 else "each step"
-        ax.plot(
-            step_numbers, _running_mean(steps, int(window)), color="C1", linewidth=1.5, label=what
-        )
+        # The running mean over points that each average `stride` steps.
+        mean = _running_mean(points, max(1, round(int(window) / stride)))
+        ax.plot(positions[shown], mean[shown], color="C1", linewidth=1.5, label=what)
         ax.legend(loc="upper right", markerscale=3)
     ax.set_xlabel("step")
     ax.set_ylabel("loss")

@@ -204,7 +204,7 @@ def test_the_data_are_shared_not_copied(data):
     X, labels, _ = data
     configs = [{"sizes": SIZES, "dtype": "float64", "seed": seed} for seed in range(3)]
     _, groups, shared = plan(X, labels, configs, None, DEFAULTS)
-    arrays = [shared.arrays(trial.network) for trial in groups[0]]
+    arrays = [shared.arrays(trial.architecture) for trial in groups[0]]
     assert all(inputs is X for inputs, _, _ in arrays)  # float64 C-contiguous: used as is
     assert all(targets is arrays[0][1] for _, targets, _ in arrays)  # one-hot made once
 
