@@ -274,6 +274,20 @@ def _accuracy_limits(ax, curves, ylim):
     ax.yaxis.set_major_locator(_UnitIntervalLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10]))
 
 
+_LINE_STYLES = ("-", "--", ":", "-.")
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def _line_style(position):
+    """A look of its own for the ``position``-th line: 320 before one repeats."""
+    return {
+        "color": f"C{position % 10}",
+        "linestyle": _LINE_STYLES[(position // 10) % len(_LINE_STYLES)],
+        "marker": _MARKERS[(position // 40) % len(_MARKERS)],
+        "markersize": 3,
+    }
+
+
 def _running_mean(values, window):
     """The mean of the last ``window`` values at each step (of all of them before that)."""
     sums = np.concatenate(([0.0], np.cumsum(values)))
@@ -802,8 +816,13 @@ def plot_comparison(
     log: bool = False,
     ylim: tuple[float, float] | None = None,
     validation_label: str = "validation",
+    highlight: str | None = None,
 ) -> Figure | SubFigure:
     """Plot one metric of several histories per epoch, one labelled line each.
+
+    Every line has its own look: ten colours, then the same colours dashed,
+    dotted and dash-dotted, with markers of several shapes, so that a sweep's
+    dozens of configurations stay apart in the legend.
 
     Parameters
     ----------
@@ -828,6 +847,9 @@ def plot_comparison(
     validation_label : str, default "validation"
         How the axis label and default title name ``validation_data`` for
         "val_loss" and "val_acc": "test" when it is the test set.
+    highlight : str, optional
+        The name of one history to draw thicker, on top, labelled "(selected)":
+        the configuration a sweep picked.
 
     Returns
     -------
@@ -858,9 +880,19 @@ def plot_comparison(
     _check_ax(ax)
     title, path = _check_title(title, axis_label), _check_path(path)
 
+    if highlight is not None and highlight not in curves:
+        raise ValueError(f"highlight {highlight!r} is not one of the histories' names")
     figure, ax = _axes(ax)
-    for name, values in curves.items():
-        ax.plot(_epochs(values), values, marker="o", markersize=3, label=name)
+    for position, (name, values) in enumerate(curves.items()):
+        selected = name == highlight
+        ax.plot(
+            _epochs(values),
+            values,
+            label=f"{name} (selected)" if selected else name,
+            linewidth=3.0 if selected else 1.5,
+            zorder=3 if selected else 2,
+            **_line_style(position),
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel(axis_label)
     if "acc" in metric:

@@ -163,6 +163,22 @@ def run_dask(
     times. A sweep is lost only when its client or cluster is gone, with an error
     saying so.
     """
+    try:
+        return _run_dask(groups, data, client, on_done)
+    except Exception as error:
+        if client.status not in CLOSED or isinstance(error, RuntimeError):
+            raise
+        # Whatever Dask raised from a client that is gone (ClosedClientError,
+        # CommClosedError, ...): say so once, plainly.
+        raise RuntimeError(
+            f"the Dask client was closed during the sweep (status {client.status!r}); the "
+            f"sweep did not finish ({type(error).__name__}: {error})"
+        ) from None
+
+
+def _run_dask(
+    groups: list[list[Trial]], data: Data, client: Any, on_done: Callable[[int], object]
+) -> list[Outcome]:
     distributed = _import_distributed()
     workers, threads = _workers(client)
     direct = _scatter_directly(client, workers)

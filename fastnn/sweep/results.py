@@ -329,11 +329,20 @@ class SweepResults:
         ax: Axes | None = None,
         log: bool = False,
         validation_label: str = "validation",
+        highlight: SweepResult | str | None = None,
     ) -> Figure | SubFigure:
         """Draw one metric of every configuration per epoch (:func:`fastnn.plot.plot_comparison`).
 
         Configurations without a completed epoch are left out. ``validation_label``
-        names the validation data (say "test") in the axis label.
+        names the validation data (say "test") in the axis label. ``highlight`` (a
+        result, or its name: ``results.best("val_acc")``) is drawn thicker and
+        labelled "(selected)".
+
+        Raises
+        ------
+        ValueError
+            When no configuration completed an epoch (every one diverged in its
+            first), or for a bad metric.
 
         Returns
         -------
@@ -355,6 +364,7 @@ class SweepResults:
             ax=ax,
             log=log,
             validation_label=validation_label,
+            highlight=highlight.name if isinstance(highlight, SweepResult) else highlight,
         )
 
 
