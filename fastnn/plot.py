@@ -598,7 +598,7 @@ def plot_step_loss(
     each = "each step" if stride == 1 else f"mean of each {stride:,} steps"
     if points.size <= STEP_PLOT_POINTS:
         ax.scatter(positions, points, s=4, linewidths=0, alpha=0.5, label=each)
-        shown = slice(None)
+        shown = np.arange(points.size)
     else:
         edges = np.linspace(0, points.size, STEP_PLOT_BINS + 1).astype(np.int64)
         firsts, lasts = edges[:-1], edges[1:] - 1

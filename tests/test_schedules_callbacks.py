@@ -282,6 +282,50 @@ def test_keras_shaped_callback_objects_are_driven_as_keras_drives_them(data):
     assert len(net.fit(X, T, epochs=2, callbacks=[KerasShaped()]).loss) == 2
 
 
+class RestoreBest(KerasShaped):
+    """Keras's EarlyStopping(restore_best_weights=True), in the few lines that matter."""
+
+    def on_train_begin(self, logs=None):
+        self.best, self.best_weights, self.best_epoch = np.inf, None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs["val_loss"] < self.best:
+            self.best, self.best_epoch = logs["val_loss"], epoch
+            self.best_weights = self.model.get_weights()
+        elif epoch - self.best_epoch >= 1:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        self.model.set_weights(self.best_weights)  # inside fit, from its own thread
+
+
+def test_a_keras_style_callback_restores_weights_with_set_weights_inside_fit(data):
+    X, T = data
+    net = net_of("float64")
+    callback = RestoreBest()
+    history = net.fit(
+        X, T, optimizer=optimizers.SGD(lr=2.0), epochs=30, validation_data=(X[:20], T[:20]),
+        callbacks=[callback],
+    )  # fmt: skip
+    assert history.stopped_epoch is not None and history.stopped_epoch < 30
+    assert net.loss(X[:20], T[:20]) == min(history.val_loss) == callback.best
+
+
+def test_real_keras_callbacks_drive_a_fit():
+    keras = pytest.importorskip("keras")
+    X, T = np.random.default_rng(0).standard_normal((60, 4)), np.arange(60) % 3
+    net = net_of("float64")
+    stop = keras.callbacks.EarlyStopping(patience=1, restore_best_weights=True)
+    recorded = keras.callbacks.History()
+    history = net.fit(
+        X, T, optimizer=optimizers.SGD(lr=1.0), epochs=50, validation_split=0.3,
+        callbacks=[stop, recorded],
+    )  # fmt: skip
+    assert recorded.history["val_loss"] == history.val_loss
+    assert history.stopped_epoch is not None
+    assert min(history.val_loss) == pytest.approx(stop.best)
+
+
 def test_an_object_with_only_on_epoch_end_is_enough(data):
     X, T = data
 

@@ -125,7 +125,7 @@ def remove_abandoned_temporaries(path: PathLike) -> list[str]:
     list of str
         The files removed.
     """
-    directory, name = os.path.split(os.fspath(path))
+    directory, name = os.path.split(path_text(path))
     pattern = re.compile(
         rf"\.{re.escape(_stem(name))}\.(\d{{1,10}})-{_writer_tag()}\.[0-9a-f]{{32}}\.tmp"
     )

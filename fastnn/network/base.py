@@ -219,7 +219,9 @@ class NetworkModel:
         """Set the weights and biases from ``[W1, b1, W2, b2, ...]``, as Keras does.
 
         The arrays must have the shapes :meth:`get_weights` returns; they are cast
-        to the network's dtype. Nothing is changed unless every array fits.
+        to the network's dtype. Nothing is changed unless every array fits. A
+        callback may call it between the epochs of the fit that runs it (Keras's
+        ``EarlyStopping(restore_best_weights=True)`` does).
 
         Raises
         ------
@@ -258,7 +260,7 @@ class NetworkModel:
                     f"{where} holds NaN or inf (in {self.dtype.name}); weights must be finite"
                 )
             arrays.append(array)
-        with self._guard.training("set_weights"):
+        with self._guard.writing("set_weights"):
             for name, array in zip(names, arrays, strict=True):
                 self.params[name][...] = array
 

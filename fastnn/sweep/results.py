@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import html
+import importlib
 import io
 import numbers
 import os
@@ -283,7 +284,7 @@ class SweepResults:
             If pandas is not installed.
         """
         try:
-            import pandas
+            pandas = importlib.import_module("pandas")
         except ImportError:
             raise ImportError("to_dataframe needs pandas: pip install pandas") from None
         return pandas.DataFrame(self.to_rows())
@@ -323,7 +324,7 @@ class SweepResults:
     def plot(
         self,
         metric: str = "loss",
-        path: str | bytes | os.PathLike[str] | None = None,
+        path: str | os.PathLike[str] | None = None,
         *,
         title: str | None = None,
         ax: Axes | None = None,
