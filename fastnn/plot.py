@@ -288,12 +288,13 @@ def _line_style(position):
     }
 
 
-def _running_mean(values, window):
-    """The mean of the last ``window`` values at each step (of all of them before that)."""
-    sums = np.concatenate(([0.0], np.cumsum(values)))
-    ends = np.arange(1, values.size + 1)
+def _running_mean(values, window, at):
+    """The mean of the last ``window`` values (of all of them before that) at indices ``at``."""
+    sums = np.cumsum(values)
+    ends = np.asarray(at) + 1
     starts = np.maximum(0, ends - window)
-    return (sums[ends] - sums[starts]) / (ends - starts)
+    before = np.where(starts > 0, sums[np.maximum(starts - 1, 0)], 0.0)
+    return (sums[ends - 1] - before) / (ends - starts)
 
 
 def describe_optimizer(optimizer: Optimizer | str) -> str:
@@ -577,15 +578,22 @@ def plot_step_loss(
         parts = [np.asarray(part, dtype=np.float64).ravel() for part in history.step_losses]
     except (TypeError, ValueError) as error:
         raise TypeError(f"history.step_losses must be arrays of numbers: {error}") from None
-    points = np.concatenate(parts) if parts else np.zeros(0)
+    points = parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.zeros(0)
     if points.size == 0:
         raise ValueError("history.step_losses is empty: fit for at least one step before plotting")
     log = _check_log(log)
     stride = int(getattr(history, "step_stride", 1))
     if stride > 1 and hasattr(history, "step_positions"):
-        positions, n_steps = history.step_positions, sum(history.epoch_steps)
+        n_steps, step_positions = sum(history.epoch_steps), history.step_positions
+
+        def positions(indices):
+            return step_positions[indices]
     else:
-        positions, n_steps = np.arange(1.0, points.size + 1), points.size
+        n_steps = points.size
+
+        def positions(indices):
+            return np.asarray(indices) + 1.0
+
     if window is None:
         window = max(1, round(RUNNING_MEAN_FRACTION * n_steps))
     elif isinstance(window, bool) or not isinstance(window, numbers.Integral):
@@ -597,14 +605,14 @@ def plot_step_loss(
     figure, ax = _axes(ax)
     each = "each step" if stride == 1 else f"mean of each {stride:,} steps"
     if points.size <= STEP_PLOT_POINTS:
-        ax.scatter(positions, points, s=4, linewidths=0, alpha=0.5, label=each)
         shown = np.arange(points.size)
+        ax.scatter(positions(shown), points, s=4, linewidths=0, alpha=0.5, label=each)
     else:
         edges = np.linspace(0, points.size, STEP_PLOT_BINS + 1).astype(np.int64)
         firsts, lasts = edges[:-1], edges[1:] - 1
         low = np.minimum.reduceat(points, firsts)
         high = np.maximum.reduceat(points, firsts)
-        middle = (positions[firsts] + positions[lasts]) / 2
+        middle = (positions(firsts) + positions(lasts)) / 2
         ax.fill_between(
             middle, low, high, alpha=0.35, linewidth=0, label=f"range of {each} (downsampled)"
         )
@@ -612,8 +620,8 @@ def plot_step_loss(
     if window:
         what = f"mean of the last {window:,} steps" if window > 1 else "each step"
         # The running mean over points that each average `stride` steps.
-        mean = _running_mean(points, max(1, round(int(window) / stride)))
-        ax.plot(positions[shown], mean[shown], color="C1", linewidth=1.5, label=what)
+        mean = _running_mean(points, max(1, round(int(window) / stride)), shown)
+        ax.plot(positions(shown), mean, color="C1", linewidth=1.5, label=what)
         ax.legend(loc="upper right", markerscale=3)
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
