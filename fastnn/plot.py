@@ -56,6 +56,8 @@ __all__ = [
     "plot_comparison",
     "METRICS",
     "SAVE_FORMATS",
+    "STEP_PLOT_POINTS",
+    "STEP_PLOT_BINS",
 ]
 
 # History fields plot_comparison can draw, with their axis labels.
@@ -73,6 +75,11 @@ SAVE_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".svg": "svg", "
 
 #: plot_step_loss's default running-mean window is this fraction of the steps.
 RUNNING_MEAN_FRACTION = 0.01
+#: plot_step_loss scatters up to this many points; more are drawn as a band of
+#: STEP_PLOT_BINS runs (the lowest to the highest point of each): a chart of 20 million
+#: steps then costs what one of 20 thousand does.
+STEP_PLOT_POINTS = 20_000
+STEP_PLOT_BINS = 2_000
 
 # Contour grid points per axis in plot_gradient_descent: f is called once per point.
 GRID_POINTS = 101
@@ -267,12 +274,27 @@ def _accuracy_limits(ax, curves, ylim):
     ax.yaxis.set_major_locator(_UnitIntervalLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10]))
 
 
-def _running_mean(values, window):
-    """The mean of the last ``window`` values at each step (of all of them before that)."""
-    sums = np.concatenate(([0.0], np.cumsum(values)))
-    ends = np.arange(1, values.size + 1)
+_LINE_STYLES = ("-", "--", ":", "-.")
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def _line_style(position):
+    """A look of its own for the ``position``-th line: 320 before one repeats."""
+    return {
+        "color": f"C{position % 10}",
+        "linestyle": _LINE_STYLES[(position // 10) % len(_LINE_STYLES)],
+        "marker": _MARKERS[(position // 40) % len(_MARKERS)],
+        "markersize": 3,
+    }
+
+
+def _running_mean(values, window, at):
+    """The mean of the last ``window`` values (of all of them before that) at indices ``at``."""
+    sums = np.cumsum(values)
+    ends = np.asarray(at) + 1
     starts = np.maximum(0, ends - window)
-    return (sums[ends] - sums[starts]) / (ends - starts)
+    before = np.where(starts > 0, sums[np.maximum(starts - 1, 0)], 0.0)
+    return (sums[ends - 1] - before) / (ends - starts)
 
 
 def describe_optimizer(optimizer: Optimizer | str) -> str:
@@ -516,6 +538,13 @@ def plot_step_loss(
     sample's loss); the line is the mean of the last ``window`` steps, the
     trend the cloud hides.
 
+    Long runs are drawn downsampled, so that a chart of millions of steps takes
+    as long as one of thousands: a History that keeps the mean of each
+    ``step_stride`` steps (see :class:`fastnn.History`) scatters those means,
+    and more than :data:`STEP_PLOT_POINTS` points are drawn as the band from the
+    lowest to the highest point of each of :data:`STEP_PLOT_BINS` runs of steps,
+    instead of a scatter.
+
     Parameters
     ----------
     history : History
@@ -537,8 +566,8 @@ def plot_step_loss(
     Returns
     -------
     matplotlib.figure.Figure
-        The new figure, or ``ax.figure``. The scatter is ``ax.collections[0]``,
-        the running mean ``ax.get_lines()[0]``.
+        The new figure, or ``ax.figure``. The scatter (or band) is
+        ``ax.collections[0]``, the running mean ``ax.get_lines()[0]``.
     """
     if not hasattr(history, "step_losses"):
         raise TypeError(
@@ -549,12 +578,24 @@ def plot_step_loss(
         parts = [np.asarray(part, dtype=np.float64).ravel() for part in history.step_losses]
     except (TypeError, ValueError) as error:
         raise TypeError(f"history.step_losses must be arrays of numbers: {error}") from None
-    steps = np.concatenate(parts) if parts else np.zeros(0)
-    if steps.size == 0:
+    points = parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.zeros(0)
+    if points.size == 0:
         raise ValueError("history.step_losses is empty: fit for at least one step before plotting")
     log = _check_log(log)
+    stride = int(getattr(history, "step_stride", 1))
+    if stride > 1 and hasattr(history, "step_positions"):
+        n_steps, step_positions = sum(history.epoch_steps), history.step_positions
+
+        def positions(indices):
+            return step_positions[indices]
+    else:
+        n_steps = points.size
+
+        def positions(indices):
+            return np.asarray(indices) + 1.0
+
     if window is None:
-        window = max(1, round(RUNNING_MEAN_FRACTION * steps.size))
+        window = max(1, round(RUNNING_MEAN_FRACTION * n_steps))
     elif isinstance(window, bool) or not isinstance(window, numbers.Integral):
         raise TypeError(f"window must be a whole number of steps or None, got {window!r}")
     elif window < 0:
@@ -562,13 +603,25 @@ def plot_step_loss(
     _check_ax(ax)
     title, path = _check_title(title, "loss per step"), _check_path(path)
     figure, ax = _axes(ax)
-    step_numbers = np.arange(1, steps.size + 1)
-    ax.scatter(step_numbers, steps, s=4, linewidths=0, alpha=0.5, label="each step")
+    each = "each step" if stride == 1 else f"mean of each {stride:,} steps"
+    if points.size <= STEP_PLOT_POINTS:
+        shown = np.arange(points.size)
+        ax.scatter(positions(shown), points, s=4, linewidths=0, alpha=0.5, label=each)
+    else:
+        edges = np.linspace(0, points.size, STEP_PLOT_BINS + 1).astype(np.int64)
+        firsts, lasts = edges[:-1], edges[1:] - 1
+        low = np.minimum.reduceat(points, firsts)
+        high = np.maximum.reduceat(points, firsts)
+        middle = (positions(firsts) + positions(lasts)) / 2
+        ax.fill_between(
+            middle, low, high, alpha=0.35, linewidth=0, label=f"range of {each} (downsampled)"
+        )
+        shown = (firsts + lasts) // 2
     if window:
         what = f"mean of the last {window:,} steps" if window > 1 else "each step"
-        ax.plot(
-            step_numbers, _running_mean(steps, int(window)), color="C1", linewidth=1.5, label=what
-        )
+        # The running mean over points that each average `stride` steps.
+        mean = _running_mean(points, max(1, round(int(window) / stride)), shown)
+        ax.plot(positions(shown), mean, color="C1", linewidth=1.5, label=what)
         ax.legend(loc="upper right", markerscale=3)
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
@@ -771,8 +824,13 @@ def plot_comparison(
     log: bool = False,
     ylim: tuple[float, float] | None = None,
     validation_label: str = "validation",
+    highlight: str | None = None,
 ) -> Figure | SubFigure:
     """Plot one metric of several histories per epoch, one labelled line each.
+
+    Every line has its own look: ten colours, then the same colours dashed,
+    dotted and dash-dotted, with markers of several shapes, so that a sweep's
+    dozens of configurations stay apart in the legend.
 
     Parameters
     ----------
@@ -797,6 +855,9 @@ def plot_comparison(
     validation_label : str, default "validation"
         How the axis label and default title name ``validation_data`` for
         "val_loss" and "val_acc": "test" when it is the test set.
+    highlight : str, optional
+        The name of one history to draw thicker, on top, labelled "(selected)":
+        the configuration a sweep picked.
 
     Returns
     -------
@@ -827,9 +888,19 @@ def plot_comparison(
     _check_ax(ax)
     title, path = _check_title(title, axis_label), _check_path(path)
 
+    if highlight is not None and highlight not in curves:
+        raise ValueError(f"highlight {highlight!r} is not one of the histories' names")
     figure, ax = _axes(ax)
-    for name, values in curves.items():
-        ax.plot(_epochs(values), values, marker="o", markersize=3, label=name)
+    for position, (name, values) in enumerate(curves.items()):
+        selected = name == highlight
+        ax.plot(
+            _epochs(values),
+            values,
+            label=f"{name} (selected)" if selected else name,
+            linewidth=3.0 if selected else 1.5,
+            zorder=3 if selected else 2,
+            **_line_style(position),
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel(axis_label)
     if "acc" in metric:

@@ -118,6 +118,20 @@ def targets(
     softmax = loss_code == codes.SOFTMAX_CE
     if softmax and array.ndim == 1:
         array = _one_hot(name, array, n_outputs, dtype)
+    elif array.ndim == 1 and n_outputs > 1 and not (n_rows == 1 and array.size == n_outputs):
+        # A 1-D target is one sample's row here (as a 1-D X is one sample): for
+        # several rows it is most likely one label per row, which these outputs
+        # cannot take. Say so, rather than "has 10 columns".
+        kind = "sigmoid" if loss_code == codes.SIGMOID_BCE else "identity"
+        needs = (
+            "0/1 labels, one column per output" if kind == "sigmoid" else "one column per output"
+        )
+        raise ValueError(
+            f"{name} is 1-D with {array.size} values (shape {array.shape}), for {n_rows} "
+            f"rows; the network has {n_outputs} {kind} outputs, so it needs {name} of shape "
+            f"({n_rows}, {n_outputs}): {needs}"
+            + (". For one class label per row, use output='softmax'" if kind == "sigmoid" else "")
+        )
     array = as_matrix(name, array, n_outputs, dtype)
     if array.shape[0] != n_rows:
         raise ValueError(f"{name} has {array.shape[0]} rows, X has {n_rows}: they must match")

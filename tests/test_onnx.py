@@ -120,7 +120,7 @@ def test_a_failed_export_leaves_the_old_file(tmp_path, monkeypatch):
         ({"opset": 7}, ValueError, "opset must be from 13 to"),
         ({"opset": 10**6}, ValueError, "opset must be from 13 to"),
         ({"opset": "13"}, TypeError, "opset must be an integer or None"),
-        ({"path": 3.5}, TypeError, "path must be a str, os.PathLike or None"),
+        ({"path": 3.5}, TypeError, "path must be a str, bytes or os.PathLike file name"),
     ],
 )
 def test_bad_arguments(arguments, error, match):

@@ -204,7 +204,7 @@ def test_the_data_are_shared_not_copied(data):
     X, labels, _ = data
     configs = [{"sizes": SIZES, "dtype": "float64", "seed": seed} for seed in range(3)]
     _, groups, shared = plan(X, labels, configs, None, DEFAULTS)
-    arrays = [shared.arrays(trial.network) for trial in groups[0]]
+    arrays = [shared.arrays(trial.architecture) for trial in groups[0]]
     assert all(inputs is X for inputs, _, _ in arrays)  # float64 C-contiguous: used as is
     assert all(targets is arrays[0][1] for _, targets, _ in arrays)  # one-hot made once
 
@@ -418,22 +418,32 @@ def test_sweep_command_writes_table_and_chart(tmp_path, capsys, monkeypatch):
     argv += ["--optimizer", "sgd,adam", "--lr", "0.01,0.03", "--seeds", "0", "--epochs", "2"]
     code, stdout, stderr = run(argv + ["--out", str(out)], capsys)
     assert code == 0, stderr
-    assert "8 configurations" in stdout and "best by val_acc" in stdout
+    assert "8 configurations" in stdout and "selected by validation accuracy: #" in stdout
+    assert "270 training and 30 validation rows" in stdout
     assert "sizes=64-16-10, optimizer=adam, lr=0.03" in stdout
     assert "config/s" in stderr  # the progress bar over configurations
     rows = list(csv.DictReader((out / "results.csv").open()))
     assert len(rows) == 8 and {row["status"] for row in rows} == {"ok"}
     assert (out / "results.md").read_text().count("\n") == 10
     assert (out / "comparison.png").read_bytes()[:4] == b"\x89PNG"
-    # The same configuration trained by MLP.fit: the table holds its numbers.
+    # The same configuration trained by MLP.fit on the same held-out rows: the table
+    # holds its numbers. The test rows are never in the table.
     from fastnn.datasets import load_digits
 
     (X, y), test = load_digits()
     net = MLP([64, 16, 10], seed=0)
     history = net.fit(
-        X[:300], y[:300], optimizer=optimizers.Adam(lr=0.03), epochs=2, validation_data=test
+        X[:300], y[:300], optimizer=optimizers.Adam(lr=0.03), epochs=2, validation_split=0.1
     )
     assert float(rows[3]["val_acc"]) == history.val_acc[-1]
+    assert "test" not in (out / "results.csv").read_text().splitlines()[0]
+    # The selected configuration, by validation accuracy, and its test accuracy apart.
+    best = max(range(8), key=lambda index: (float(rows[index]["val_acc"]), -index))
+    assert f"selected by validation accuracy: #{best} " in stdout
+    selected = MLP([64, 16, 10] if best < 4 else [64, 8, 10], seed=0)
+    optimizer = optimizers.get(("sgd", "adam")[best // 2 % 2], lr=(0.01, 0.03)[best % 2])
+    selected.fit(X[:300], y[:300], optimizer=optimizer, epochs=2, validation_split=0.1)
+    assert f"test accuracy {selected.accuracy(*test):.4f}" in stdout
 
 
 @pytest.mark.parametrize(

@@ -155,6 +155,56 @@ def test_a_worker_killed_mid_sweep_loses_nothing(both_workers):
     assert_identical(results, local)
 
 
+def test_losing_every_worker_that_holds_the_data_costs_a_rescatter_not_the_sweep(
+    both_workers, data, monkeypatch
+):
+    client = both_workers
+    X, labels = data
+    configs = {"sizes": [[20, 8, 3]], "lr": [0.01, 0.05], "seed": [0, 1]}
+    local = sweep(X, labels, configs, n_jobs=1, epochs=2)
+    scattered = []
+    original = client.scatter
+
+    def scatter_then_kill_every_worker(*args, **kwargs):
+        future = original(*args, **kwargs)
+        scattered.append(future)
+        if len(scattered) == 1:
+            # Every worker holding the data dies before the tasks that need it run;
+            # their nannies start new, empty ones. Before, the sweep failed with
+            # "FutureCancelledError: ... already forgotten".
+            for pid in client.run(os.getpid).values():
+                os.kill(pid, signal.SIGKILL)
+        return future
+
+    monkeypatch.setattr(client, "scatter", scatter_then_kill_every_worker)
+    results = sweep(X, labels, configs, client=client, epochs=2)
+    assert len(scattered) == 2
+    assert_identical(results, local)
+
+
+def test_a_client_closed_mid_sweep_is_a_clear_error(both_workers, data, monkeypatch):
+    X, labels = data
+    own = distributed.Client(both_workers.scheduler.address)
+    original = own.scatter
+
+    def scatter_then_close(*args, **kwargs):
+        future = original(*args, **kwargs)
+        own.close()
+        return future
+
+    monkeypatch.setattr(own, "scatter", scatter_then_close)
+    with pytest.raises(RuntimeError, match="the Dask client was closed during the sweep"):
+        sweep(X, labels, [{"sizes": [20, 8, 3]}], client=own)
+
+
+def test_a_closed_client_is_refused_clearly(both_workers, data):
+    X, labels = data
+    closed = distributed.Client(both_workers.scheduler.address)
+    closed.close()
+    with pytest.raises(ValueError, match="client is a closed dask.distributed.Client"):
+        sweep(X, labels, [{"sizes": [20, 8, 3]}], client=closed)
+
+
 def test_bad_configurations_start_no_dask_work(both_workers, data, monkeypatch):
     def no_work(*args, **kwargs):
         raise AssertionError("Dask work started before every configuration was checked")

@@ -57,7 +57,7 @@ def test_validation_split_holds_out_the_same_rows_and_trains_on_the_others(data)
         ({"callbacks": print}, TypeError, "a single callable"),
         ({"callbacks": [1]}, TypeError, r"callbacks\[0\] is not callable"),
         ({"verbose": 2}, ValueError, "verbose must be 0 or 1"),
-        ({"schedule": "linear"}, ValueError, "schedule: unknown name 'linear'"),
+        ({"schedule": "linear"}, ValueError, "unknown name 'linear'"),
     ],
 )
 def test_bad_training_control_is_named(data, arguments, error, match):

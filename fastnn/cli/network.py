@@ -144,38 +144,21 @@ def make_optimizer(
         raise OptionError(str(error)) from None
 
 
-def make_schedule(text: str | None, epochs: int) -> Any:
-    """The schedule ``--schedule`` names (see :data:`SCHEDULE_FORMS`), or None."""
+def make_schedule(text: str | None, epochs: int, has_validation: bool = False) -> Any:
+    """The schedule ``--schedule`` names (see :data:`SCHEDULE_FORMS`), or None.
+
+    ``plateau`` watches the validation loss with ``--validation-split``, else the
+    training loss (never the test set's).
+    """
     from fastnn import schedules
 
     if text is None:
         return None
-    name, *numbers_given = text.split(":")
-    forms = ", ".join(SCHEDULE_FORMS)
     try:
-        values = [float(value) for value in numbers_given]
-    except ValueError:
-        raise OptionError(
-            f"--schedule {text!r}: the numbers after ':' must be numbers; {forms}"
-        ) from None
-
-    def whole(value: float) -> int | float:
-        return int(value) if value == int(value) else value
-
-    try:
-        if name == "step" and 1 <= len(values) <= 2:
-            return schedules.StepDecay(whole(values[0]), *values[1:])
-        if name == "exp" and len(values) == 1:
-            return schedules.ExponentialDecay(values[0])
-        if name == "cosine" and len(values) <= 2:
-            return schedules.CosineDecay(whole(values[0]) if values else epochs, *values[1:])
-        if name == "plateau" and len(values) <= 2:
-            arguments: dict[str, Any] = dict(zip(("factor", "patience"), values, strict=False))
-            if "patience" in arguments:
-                arguments["patience"] = whole(arguments["patience"])
-            return schedules.ReduceOnPlateau(monitor="loss", **arguments)
-        if name == "inverse-time" and len(values) == 1:
-            return schedules.InverseTimeDecay(values[0])
+        return schedules.parse(text, epochs, has_validation=has_validation)
     except (TypeError, ValueError) as error:
-        raise OptionError(f"--schedule {text!r}: {error}") from None
-    raise OptionError(f"--schedule {text!r}: give one of {forms}")
+        # parse() names the string as "schedule 'SPEC': ...": the option's name.
+        message = str(error)
+        prefix = f"schedule {text!r}: "
+        detail = message[len(prefix) :] if message.startswith(prefix) else message
+        raise OptionError(f"--schedule {text!r}: {detail}") from None

@@ -1,8 +1,10 @@
 """``fastnn sweep``: a grid of configurations trained at once, on this machine or on Dask."""
 
 import argparse
+import contextlib
 import itertools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -10,6 +12,7 @@ import numpy as np
 from fastnn.cli.arguments import (
     DTYPES,
     data_argument,
+    fraction_argument,
     jobs_argument,
     non_negative_int_argument,
     positive_float_argument,
@@ -88,6 +91,14 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "address such as tcp://10.0.0.1:8786 (needs pip install 'fastnn[dask]')",
     )
     parser.add_argument(
+        "--validation-split",
+        type=fraction_argument,
+        default=0.1,
+        metavar="FRACTION",
+        help="hold out this fraction of the training rows to compare the configurations on; "
+        "the test set is used only for the selected one (default: 0.1)",
+    )
+    parser.add_argument(
         "--out",
         default="fastnn-sweep",
         help="folder for results.csv, results.md and comparison.png (default: ./fastnn-sweep)",
@@ -99,8 +110,31 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Train a grid of configurations (layouts, optimizers, learning rates, seeds, batch
-    sizes) at once, on this machine's cores or a Dask cluster; print and write the
-    results table (CSV and Markdown) and the comparison chart."""
+    sizes) at once, on this machine's cores or a Dask cluster; compare them on held-out
+    validation rows, report the test accuracy of the one selected, and write the results
+    table (CSV and Markdown) and the comparison chart."""
+    out = Path(args.out)
+    created = _missing_folders(out)
+    try:
+        return _run(args)
+    except BaseException:
+        # Nothing was written: leave no empty --out folder behind (only those this run made).
+        for folder in created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # fails, as it should, on a folder that holds anything
+        raise
+
+
+def _missing_folders(path: Path) -> list[Path]:
+    """``path`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    return missing
+
+
+def _run(args: argparse.Namespace) -> int:
     from fastnn import sweep
 
     out = prepare_output_dir("--out", args.out)
@@ -114,10 +148,22 @@ def run(args: argparse.Namespace) -> int:
     if args.rows:
         X, T = X[: args.rows], T[: args.rows]
     configs = _configs(args, task)
-    validation = held_out(task)
+    split = args.validation_split
+    n_validation = int(round(split * len(X)))
+    if split and not 1 <= n_validation < len(X):
+        raise OptionError(
+            f"--validation-split {split:g} of {len(X)} rows holds out {n_validation}; it needs "
+            "to leave at least one row on each side"
+        )
+    test = held_out(task)
     where = "this machine" if client is None else f"Dask ({args.scheduler})"
+    rows = (
+        f"{len(X) - n_validation:,} training and {n_validation:,} validation rows"
+        if split
+        else f"{len(X):,} rows"
+    )
     print(
-        f"fastnn sweep: {task.source}, {len(X):,} rows, {len(configs)} configurations, "
+        f"fastnn sweep: {task.source}, {rows}, {len(configs)} configurations, "
         f"{args.epochs} epochs, on {where}",
         flush=True,
     )
@@ -126,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
             X,
             T,
             configs,
-            validation_data=validation,
+            validation_split=split,
             epochs=args.epochs,
             n_jobs=args.jobs,
             client=client,
@@ -134,21 +180,32 @@ def run(args: argparse.Namespace) -> int:
         )
     except (TypeError, ValueError, ImportError) as error:
         raise CommandError(str(error)) from None
-    except OSError as error:  # a scheduler address that does not answer
+    except OSError as error:
+        if args.scheduler is None:
+            raise CommandError(str(error)) from None
         raise CommandError(f"--scheduler {args.scheduler}: {error}") from None
-    _print_table(results, task.is_regression)
-    print(f"{len(results)} configurations in {results.seconds:.1f} s ({results.n_groups} groups)")
+    except RuntimeError as error:  # the Dask cluster went away during the sweep
+        if args.scheduler is None:
+            raise
+        raise CommandError(f"--scheduler {args.scheduler}: {error}") from None
+    _print_table(results, task.is_regression, bool(split))
+    print(
+        f"{len(results)} configurations in {results.seconds:.1f} s ({results.n_groups} groups); "
+        "seconds: each configuration's share of the training time"
+    )
     try:
         results.to_csv(out / SWEEP_FILES["csv"])
         results.to_markdown(out / SWEEP_FILES["markdown"])
     except OSError as error:
         raise CommandError(f"--out {args.out!r}: could not write the table ({error})") from None
-    metric = "loss" if validation is None else ("val_loss" if task.is_regression else "val_acc")
+    if not split:
+        metric = "loss"  # without validation rows, only the training loss compares them
+    else:
+        metric = "val_loss" if task.is_regression else "val_acc"
     finished = [result for result in results if result.status == "ok"]
-    if finished:
-        best = results.best(metric)
-        style = ".4f" if metric.endswith("acc") else ".4g"
-        print(f"best by {metric}: #{best.index} {best.name} ({getattr(best, metric):{style}})")
+    best = results.best(metric) if finished else None
+    if best is not None:
+        _report_selection(best, metric, test, task.is_regression)
     written = [out / SWEEP_FILES["csv"], out / SWEEP_FILES["markdown"]]
     if results.histories():  # unless no configuration completed an epoch
         chart = out / SWEEP_FILES["chart"]
@@ -159,8 +216,8 @@ def run(args: argparse.Namespace) -> int:
                 results.histories(),
                 metric=metric,
                 path=chart,
-                title=_title(results, configs, task, len(X), args.epochs),
-                validation_label="test",
+                title=_title(results, configs, task, metric, best, len(X), split),
+                highlight=None if best is None else best.name,
             )
         except OSError as error:
             raise CommandError(f"--out {args.out!r}: could not write the chart ({error})") from None
@@ -171,6 +228,30 @@ def run(args: argparse.Namespace) -> int:
             f"every configuration diverged; try smaller learning rates than --lr {args.lr}"
         )
     return 0
+
+
+_FIGURES = {
+    "val_acc": ("validation accuracy", ".4f"),
+    "val_loss": ("validation loss", ".4g"),
+    "loss": ("training loss", ".4g"),
+}
+
+
+def _report_selection(best: Any, metric: str, test: Any, is_regression: bool) -> None:
+    """Say which configuration the validation rows select, and its test figures, apart."""
+    what, style = _FIGURES[metric]
+    print(f"selected by {what}: #{best.index} {best.name} ({what} {getattr(best, metric):{style}})")
+    if test is None:
+        print("the data set has no test rows: no test figures")
+        return
+    loss, accuracy = best.model().evaluate(*test)
+    figures = f"test loss {loss:.4g}" + (
+        "" if accuracy is None else f", test accuracy {accuracy:.4f}"
+    )
+    print(
+        f"the selected configuration on the {len(test[0]):,} test rows "
+        f"(used for it alone): {figures}"
+    )
 
 
 def _list_of(option: str, text: str, convert: Callable[[str], Value], what: str) -> list[Value]:
@@ -225,16 +306,17 @@ def _client(scheduler: str | None) -> str | None:
     return scheduler
 
 
-def _print_table(results: Any, is_regression: bool) -> None:
+def _print_table(results: Any, is_regression: bool, has_validation: bool) -> None:
     """Print the results as a fixed-width table, one line per configuration."""
     # (title, key in to_rows, width, format); names and status are left-aligned.
     rows = results.to_rows()
     name_width = max(len("configuration"), *(len(row["name"]) for row in rows))
     columns = [("#", "config", 3, "d"), ("configuration", "name", name_width, "s")]
     columns += [("epochs", "epochs", 6, "d"), ("loss", "loss", 9, ".4g")]
-    columns += [("test loss", "val_loss", 9, ".4g")]
-    if not is_regression:
-        columns += [("test acc", "val_acc", 8, ".4f")]
+    if has_validation:
+        columns += [("val loss", "val_loss", 9, ".4g")]
+        if not is_regression:
+            columns += [("val acc", "val_acc", 8, ".4f")]
     columns += [("seconds", "seconds", 8, ".2f"), ("status", "status", 0, "s")]
     print("  ".join(title.ljust(w) if f == "s" else title.rjust(w) for title, _, w, f in columns))
     for row in rows:
@@ -249,14 +331,25 @@ def _print_table(results: Any, is_regression: bool) -> None:
 
 
 def _title(
-    results: Any, configs: list[dict[str, Any]], task: TrainingData, n_rows: int, epochs: int
+    results: Any,
+    configs: list[dict[str, Any]],
+    task: TrainingData,
+    metric: str,
+    best: Any,
+    n_rows: int,
+    split: float,
 ) -> str:
-    """The chart's title: how many configurations, of which networks, on which data."""
+    """The chart's title: what is drawn, of how many configurations, of which networks, on
+    which data, and which one the validation rows selected."""
     layouts = dict.fromkeys(
         "-".join(str(size) for size in config["sizes"]) + f" {config['hidden']}/{config['output']}"
         for config in configs
     )
+    what = _FIGURES[metric][0]
+    rows = f"{n_rows:,} rows" + (f", {split:.0%} held out for validation" if split else "")
+    selected = "" if best is None else f"; selected: #{best.index}"
+    # Three short lines rather than two that matplotlib would wrap mid-phrase.
     return (
-        f"sweep of {len(results)} configurations, {epochs} epochs each\n"
-        f"{', '.join(layouts)}, {task.source}, {n_rows:,} rows"
+        f"{what} per epoch of {len(results)} configurations{selected}\n"
+        f"{', '.join(layouts)}\n{task.source}, {rows}"
     )

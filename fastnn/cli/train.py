@@ -1,7 +1,8 @@
 """``fastnn train``: train a network on a data set, with a line (or a bar) per epoch.
 
-Ctrl-C (exit code 130) or a diverging loss (exit code 2) stops the run; ``--save``
-and ``--plot`` are still written, from the end of the last complete epoch.
+Ctrl-C (exit code 130), a diverging loss or any other error after the first epoch
+(exit code 2) stops the run; ``--save`` and ``--plot`` are still written, from the end
+of the last complete epoch.
 """
 
 import argparse
@@ -145,7 +146,8 @@ def run(args: argparse.Namespace) -> int:
     net = build_network(
         sizes, args.hidden, task.output, args.dtype, args.seed, args.init, args.dropout
     )
-    make_schedule(args.schedule, args.epochs)  # a bad --schedule before the data is used
+    # A bad --schedule before the data is used.
+    make_schedule(args.schedule, args.epochs, bool(args.validation_split))
     _check_training_control(args, task)
     print(
         f"fastnn train: {task.source}, {len(task.X):,} training rows; {net}; {optimizer}; "
@@ -163,10 +165,12 @@ def run(args: argparse.Namespace) -> int:
         if stop == "interrupted":
             print(f"fastnn train: interrupted {during}; {kept}", file=sys.stderr)
             return EXIT_INTERRUPTED
-        raise CommandError(
-            f"training diverged {during} (the loss or the weights became NaN or inf); try a "
-            f"smaller --lr than {optimizer.lr:g}; {kept}"
-        )
+        if stop == "diverged":
+            raise CommandError(
+                f"training diverged {during} (the loss or the weights became NaN or inf); try "
+                f"a smaller --lr than {optimizer.lr:g}; {kept}"
+            )
+        raise CommandError(f"training stopped {during}: {stop}; {kept}")
     print(
         f"trained in {seconds:.3g} s ({epochs_done * len(task.X) / seconds:,.0f} samples/s, "
         "including compilation on a first run)"
@@ -216,7 +220,8 @@ def _train_epochs(
     of every complete epoch and prints the epoch's line as it ends.
 
     Returns ``(epochs_done, network_then, history, stop)``, where ``stop`` is None,
-    "interrupted" (Ctrl-C) or "diverged"; the copy is None before the first epoch.
+    "interrupted" (Ctrl-C), "diverged" or the message of the error that stopped the
+    run after its first epoch; the copy is None before the first epoch.
     """
     split = args.validation_split or 0.0
     validation = None
@@ -244,15 +249,19 @@ def _train_epochs(
             early_stopping=args.early_stopping is not None,
             patience=args.early_stopping or 0,
             monitor=args.monitor,
-            schedule=make_schedule(args.schedule, args.epochs),
+            schedule=make_schedule(args.schedule, args.epochs, bool(split)),
             callbacks=[keep],
         )
     except KeyboardInterrupt:
         return (*last_good, "interrupted")
     except TrainingDivergedError:
         return (*last_good, "diverged")
-    except (TypeError, ValueError) as error:  # data the checks above let through
-        raise CommandError(str(error)) from None
+    except (TypeError, ValueError) as error:
+        # Data the checks above let through (before any epoch), or an error that
+        # stopped the run midway: either way the last complete epoch is kept.
+        if last_good[1] is None:
+            raise CommandError(str(error)) from None
+        return (*last_good, str(error))
     epochs_done = history.stopped_epoch or args.epochs
     if history.best_epoch is not None and history.best_epoch != epochs_done:
         # Without a stop, all epochs ran: early stopping only chose the weights kept.

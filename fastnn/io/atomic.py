@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Iterator
 from typing import BinaryIO, TypeAlias
 
-PathLike: TypeAlias = str | os.PathLike[str]
+PathLike: TypeAlias = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 
 # False forces the portable named temporary file (the tests exercise both paths).
 USE_O_TMPFILE = hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
@@ -35,6 +35,26 @@ USE_O_TMPFILE = hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
 # Longer target names are hashed in the temporary name, which must stay under
 # the usual 255-byte limit of a file name.
 _LONGEST_STEM = 150
+
+
+def path_text(path: PathLike, name: str = "path") -> str:
+    """Return a file path given as str, bytes or ``os.PathLike`` as a str.
+
+    Bytes (and path objects whose ``__fspath__`` returns bytes) are decoded as
+    the operating system does (``os.fsdecode``), so ``b"m.npz"`` names the same
+    file as ``"m.npz"``.
+
+    Raises
+    ------
+    TypeError
+        Naming ``name`` for anything else (``None``, a number, an open file).
+    """
+    try:
+        return os.fsdecode(os.fspath(path))
+    except TypeError:
+        raise TypeError(
+            f"{name} must be a str, bytes or os.PathLike file name, got {type(path).__name__}"
+        ) from None
 
 
 def file_kind(mode: int) -> str:
@@ -105,7 +125,7 @@ def remove_abandoned_temporaries(path: PathLike) -> list[str]:
     list of str
         The files removed.
     """
-    directory, name = os.path.split(os.fspath(path))
+    directory, name = os.path.split(path_text(path))
     pattern = re.compile(
         rf"\.{re.escape(_stem(name))}\.(\d{{1,10}})-{_writer_tag()}\.[0-9a-f]{{32}}\.tmp"
     )
@@ -199,7 +219,7 @@ def _sync_directory(directory):
 
 def _resolve(path: PathLike) -> tuple[str, str, os.stat_result | None]:
     """Return (path as given, the file it names through links, its stat or None)."""
-    shown = os.fspath(path)
+    shown = path_text(path)
     target = os.path.realpath(shown)
     try:
         existing = os.stat(target)
@@ -264,10 +284,12 @@ def atomic_write(path: PathLike) -> Iterator[BinaryIO]:
 
     Parameters
     ----------
-    path : str or os.PathLike
+    path : str, bytes or os.PathLike
 
     Raises
     ------
+    TypeError
+        If ``path`` is not a file name.
     ValueError
         If ``path`` exists and is not a regular file (a directory, a FIFO, a
         device such as ``/dev/null``, a socket): it is never replaced.

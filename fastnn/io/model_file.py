@@ -33,7 +33,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from fastnn import optimizers as optimizers_module
-from fastnn.io.atomic import atomic_write, file_kind
+from fastnn.io.atomic import atomic_write, file_kind, path_text
 from fastnn.kernels.codes import STATE_ROWS
 from fastnn.network.architecture import Architecture, check_sizes
 from fastnn.network.state import NetworkState
@@ -98,7 +98,7 @@ _BROKEN = (
 )
 
 
-def save_model(net: NetworkState, path: str | os.PathLike[str]) -> None:
+def save_model(net: NetworkState, path: str | bytes | os.PathLike[str]) -> None:
     """Write the network ``net`` to ``path`` atomically (see :meth:`fastnn.MLP.save`)."""
     architecture = net.architecture
     # Any: mypy checks **arrays against savez's own keyword arguments otherwise.
@@ -148,9 +148,9 @@ def _savable_optimizer(optimizer, net):
     return step, state
 
 
-def load_model(path: str | os.PathLike[str]) -> NetworkState:
+def load_model(path: str | bytes | os.PathLike[str]) -> NetworkState:
     """Read a network written by :func:`save_model` (see :meth:`fastnn.MLP.load`)."""
-    shown = os.fspath(path)
+    shown = path_text(path)
     with _open_regular_file(shown) as stream:
         if stream.read(len(npy_format.MAGIC_PREFIX)) == npy_format.MAGIC_PREFIX:
             raise ValueError(

@@ -188,7 +188,7 @@ def build_model(architecture: Architecture, theta: NDArray[Any], opset: int | No
 def to_onnx(
     architecture: Architecture,
     theta: NDArray[Any],
-    path: str | os.PathLike[str] | None = None,
+    path: str | bytes | os.PathLike[str] | None = None,
     *,
     opset: int | None = None,
 ) -> Any:
@@ -199,7 +199,7 @@ def to_onnx(
     architecture : Architecture
     theta : ndarray
         The network's parameters (a consistent copy: not modified during the export).
-    path : str or os.PathLike, optional
+    path : str, bytes or os.PathLike, optional
         Written atomically (a temporary file renamed over it), so a failed
         export leaves any old file intact. None: only return the model.
     opset : int, optional
@@ -218,12 +218,9 @@ def to_onnx(
         For a bad ``path`` or ``opset``, or a network too large for one file.
     """
     if path is not None:
-        try:
-            path = os.fspath(path)
-        except TypeError:
-            raise TypeError(
-                f"path must be a str, os.PathLike or None, got {type(path).__name__}"
-            ) from None
+        from fastnn.io.atomic import path_text
+
+        path = path_text(path)
     model = build_model(architecture, theta, opset)
     if path is not None:
         from fastnn.io.atomic import atomic_write

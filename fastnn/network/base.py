@@ -35,6 +35,10 @@ class NetworkModel:
     summary; :class:`fastnn.MLP` documents the constructor's arguments.
     """
 
+    #: Keras's flag: a callback that sets ``net.stop_training = True`` stops ``fit``
+    #: after the current epoch. Each ``fit`` sets it to False when it starts.
+    stop_training: bool = False
+
     def __init__(
         self,
         sizes: Sequence[int],
@@ -165,6 +169,66 @@ class NetworkModel:
             f"dtype={self.dtype.name!r}, backend={self.backend!r}{dropout})"
         )
 
+    # ------------------------------------------------------------ Keras's weights
+
+    def get_weights(self) -> list[NDArray[np.floating[Any]]]:
+        """Return copies of the weights and biases, ``[W1, b1, W2, b2, ...]``, as Keras does.
+
+        ``W`` has shape ``(fan_in, fan_out)`` and ``b`` ``(fan_out,)``, in the
+        network's dtype: Keras's order and shapes for its ``Dense`` layers.
+        """
+        with self._guard.reading("get_weights"):
+            return [view.copy() for view in self.params.values()]
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Set the weights and biases from ``[W1, b1, W2, b2, ...]``, as Keras does.
+
+        The arrays must have the shapes :meth:`get_weights` returns; they are cast
+        to the network's dtype. Nothing is changed unless every array fits. A
+        callback may call it between the epochs of the fit that runs it (Keras's
+        ``EarlyStopping(restore_best_weights=True)`` does).
+
+        Raises
+        ------
+        ValueError, TypeError
+            Naming ``weights[i]`` (and its parameter, ``W2`` say) for a wrong count,
+            shape, non-numbers, or values that are NaN or inf in the network's dtype.
+        """
+        names = list(self.params)
+        try:
+            given = list(weights)
+        except TypeError:
+            raise TypeError(
+                f"weights must be a list of arrays [W1, b1, ...], got {type(weights).__name__}"
+            ) from None
+        if len(given) != len(names):
+            raise ValueError(
+                f"weights has {len(given)} arrays; this network takes {len(names)}: "
+                f"{', '.join(names)}"
+            )
+        arrays = []
+        for position, (name, value) in enumerate(zip(names, given, strict=True)):
+            where = f"weights[{position}] ({name})"
+            expected = self.params[name].shape
+            try:
+                array = np.asarray(value)
+            except (TypeError, ValueError) as error:
+                raise TypeError(f"{where} must be an array of numbers: {error}") from None
+            if array.dtype.kind not in "biuf":
+                raise TypeError(f"{where} must hold real numbers, got dtype {array.dtype}")
+            if array.shape != expected:
+                raise ValueError(f"{where} has shape {array.shape}, the network needs {expected}")
+            with np.errstate(over="ignore", invalid="ignore"):
+                array = array.astype(self.dtype)
+            if not np.all(np.isfinite(array)):
+                raise ValueError(
+                    f"{where} holds NaN or inf (in {self.dtype.name}); weights must be finite"
+                )
+            arrays.append(array)
+        with self._guard.writing("set_weights"):
+            for name, array in zip(names, arrays, strict=True):
+                self.params[name][...] = array
+
     # ------------------------------------------------------------ persistence
 
     def __getstate__(self) -> dict[str, Any]:
@@ -176,7 +240,7 @@ class NetworkModel:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._attach(state["state"])
 
-    def save(self, path: str | os.PathLike[str]) -> None:
+    def save(self, path: str | bytes | os.PathLike[str]) -> None:
         """Write the network to one ``.npz`` file, atomically.
 
         The file holds the format version, the architecture, ``theta``, the
@@ -190,7 +254,7 @@ class NetworkModel:
             save_model(self._state, path)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Self:
+    def load(cls, path: str | bytes | os.PathLike[str]) -> Self:
         """Read a network written by :meth:`save`; predictions are identical.
 
         Raises
@@ -204,7 +268,7 @@ class NetworkModel:
         return cls.from_state(load_model(path))
 
     def to_onnx(
-        self, path: str | os.PathLike[str] | None = None, *, opset: int | None = None
+        self, path: str | bytes | os.PathLike[str] | None = None, *, opset: int | None = None
     ) -> onnx.ModelProto:
         """Export the forward pass as an ONNX model; write it to ``path`` if given.
 

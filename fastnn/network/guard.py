@@ -104,3 +104,19 @@ class UseGuard:
     def unclaim(self) -> None:
         """End what :meth:`claim` started (one assignment: atomic, no lock needed)."""
         self._trainer = None
+
+    @contextmanager
+    def writing(self, action: str) -> Iterator[None]:
+        """Let this thread write the weights for ``action`` (``set_weights``).
+
+        Between the epochs of its own fit (a callback, such as Keras's
+        ``EarlyStopping`` restoring the best weights) the training thread may;
+        otherwise the network must be free, as for :meth:`training`.
+        """
+        with self._lock:
+            own_fit = self._trainer == threading.get_ident()
+        if own_fit:
+            yield
+            return
+        with self.training(action):
+            yield

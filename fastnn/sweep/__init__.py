@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from fastnn.network.state import SPLIT_STREAM
 from fastnn.sweep.cluster import check_client, connect, run_dask
 from fastnn.sweep.local import cores, run_local, single_threaded_blas
 from fastnn.sweep.plan import (
@@ -55,6 +56,7 @@ from fastnn.sweep.plan import (
     plan,
 )
 from fastnn.sweep.results import SweepResult, SweepResults
+from fastnn.validation import is_finite_number
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -89,6 +91,7 @@ def sweep(
     configs: list[dict[str, Any]] | tuple[dict[str, Any], ...] | dict[str, Any],
     *,
     validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    validation_split: float = 0.0,
     epochs: int = 1,
     batch_size: int | None = 1,
     shuffle: bool = True,
@@ -122,6 +125,12 @@ def sweep(
         - ``name``: a label for tables and charts.
     validation_data : tuple (X_val, T_val), optional
         Evaluated after every epoch of every network, as in ``fit``.
+    validation_split : float, default 0.0
+        Hold out this fraction of the rows as validation data instead, the same
+        rows for every configuration: those ``MLP(seed=seed).fit(...,
+        validation_split=...)`` holds out (drawn from the sweep's ``seed``). Not
+        with ``validation_data``. Select configurations on these rows, and keep a
+        test set apart for the one selected.
     epochs, batch_size, shuffle
         Defaults for configurations that do not set them (``fit``'s meaning).
     n_jobs : int, default -1
@@ -173,6 +182,8 @@ def sweep(
         raise TypeError(f"seed must be an integer or None, got {seed!r}")
     if not isinstance(progress, (bool, np.bool_)):
         raise TypeError(f"progress must be True or False, got {progress!r}")
+    if validation_split:
+        X, T, validation_data = _split(X, T, validation_split, validation_data, seed)
     defaults = {"epochs": epochs, "batch_size": batch_size, "shuffle": shuffle, "seed": seed}
     trials, groups, data = plan(X, T, configs, validation_data, defaults)
 
@@ -196,6 +207,35 @@ def sweep(
         for index, (config, trial) in enumerate(zip(configs, trials, strict=True))
     ]
     return SweepResults(results, time.perf_counter() - started, len(groups))
+
+
+def _split(X, T, fraction, validation_data, seed):
+    """``(X_train, T_train, (X_val, T_val))``: the rows ``fit(validation_split=)`` holds out."""
+    if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real):
+        raise TypeError(f"validation_split must be a fraction, got {fraction!r}")
+    if not is_finite_number(fraction) or not 0 <= fraction < 1:
+        raise ValueError(f"validation_split must be in [0, 1), got {fraction!r}")
+    if validation_data is not None:
+        raise ValueError("give validation_data or validation_split, not both")
+    try:
+        X, T = np.asarray(X), np.asarray(T)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"X and T must be array-like: {error}") from None
+    if X.ndim == 0 or T.ndim == 0 or len(X) != len(T):
+        raise ValueError(
+            f"X and T must have the same number of rows for validation_split, got shapes "
+            f"{X.shape} and {T.shape}"
+        )
+    held = int(round(fraction * len(X)))
+    if held < 1 or held >= len(X):
+        raise ValueError(
+            f"validation_split={fraction} of {len(X)} rows holds out {held}; it needs to "
+            "leave at least one row on each side"
+        )
+    entropy = [seed, SPLIT_STREAM] if seed is not None else None
+    rows = np.random.default_rng(np.random.SeedSequence(entropy)).permutation(len(X))
+    train, validation = np.sort(rows[held:]), np.sort(rows[:held])
+    return X[train], T[train], (X[validation], T[validation])
 
 
 def _progress_bar(total):

@@ -33,6 +33,12 @@ TASK_THREAD_MULTIPLE = 4
 DASK_CONNECT_TIMEOUT = 30
 DASK_WORKER_TIMEOUT = 60
 
+#: How often a sweep scatters its data again after every worker holding them died,
+#: before it gives up (each time, the unfinished tasks start again on the new copy).
+DATA_RESCATTERS = 10
+#: Client states in which it can no longer reach its cluster.
+CLOSED = ("closing", "closed")
+
 # One sweep task at a time per worker process: it uses all the worker's threads itself.
 _TASK_LOCK = threading.Lock()
 
@@ -72,7 +78,7 @@ def connect(client: Any, n_jobs: int, stack: contextlib.ExitStack) -> Any:
 
 
 def check_client(client: Any) -> None:
-    """Refuse a ``client`` that is not None, a Client, "local" or an address."""
+    """Refuse a ``client`` that is not None, an open Client, "local" or an address."""
     if client is None:
         return
     if isinstance(client, str) and not client:
@@ -82,6 +88,11 @@ def check_client(client: Any) -> None:
         raise TypeError(
             f"client must be None, a dask.distributed.Client, 'local' or a scheduler address, "
             f"got {type(client).__name__}"
+        )
+    if isinstance(client, distributed.Client) and client.status in CLOSED:
+        raise ValueError(
+            f"client is a closed dask.distributed.Client (status {client.status!r}); pass an "
+            "open one, 'local' or a scheduler address"
         )
 
 
@@ -131,40 +142,95 @@ def _networks_per_task(group_size, n_workers, threads):
     return max(1, min(per_worker, TASK_THREAD_MULTIPLE * threads))
 
 
+def _check_alive(client: Any, unfinished: int) -> None:
+    """Raise a clear error if ``client`` has lost its cluster for good."""
+    if client.status in CLOSED:
+        raise RuntimeError(
+            f"the Dask client was closed during the sweep (status {client.status!r}); "
+            f"{unfinished} task(s) of it did not finish"
+        )
+
+
 def run_dask(
     groups: list[list[Trial]], data: Data, client: Any, on_done: Callable[[int], object]
 ) -> list[Outcome]:
-    """Train the groups on the Dask cluster of ``client``; return every outcome."""
+    """Train the groups on the Dask cluster of ``client``; return every outcome.
+
+    The data are scattered to every worker. Should every worker holding them die
+    (the only worker, say), the tasks that needed them are cancelled by Dask; the
+    data are then scattered again, to the workers there are now, and those tasks
+    start again from their networks' starting point, up to :data:`DATA_RESCATTERS`
+    times. A sweep is lost only when its client or cluster is gone, with an error
+    saying so.
+    """
+    try:
+        return _run_dask(groups, data, client, on_done)
+    except Exception as error:
+        if client.status not in CLOSED or isinstance(error, RuntimeError):
+            raise
+        # Whatever Dask raised from a client that is gone (ClosedClientError,
+        # CommClosedError, ...): say so once, plainly.
+        raise RuntimeError(
+            f"the Dask client was closed during the sweep (status {client.status!r}); the "
+            f"sweep did not finish ({type(error).__name__}: {error})"
+        ) from None
+
+
+def _run_dask(
+    groups: list[list[Trial]], data: Data, client: Any, on_done: Callable[[int], object]
+) -> list[Outcome]:
     distributed = _import_distributed()
     workers, threads = _workers(client)
     direct = _scatter_directly(client, workers)
-    data_future = client.scatter(data, broadcast=True, hash=False, direct=direct)
-    futures = []
+    token = uuid.uuid4().hex[:12]
+    remaining: dict[str, list[Trial]] = {}
+    for number, group in enumerate(groups):
+        per_task = _networks_per_task(len(group), len(workers), threads)
+        for start in range(0, len(group), per_task):
+            remaining[f"{number}-{start}"] = group[start : start + per_task]
+    outcomes: list[Outcome] = []
+    futures: dict[Any, str] = {}
+    data_future = None
     try:
-        token = uuid.uuid4().hex[:12]
-        for number, group in enumerate(groups):
-            per_task = _networks_per_task(len(group), len(workers), threads)
-            for start in range(0, len(group), per_task):
-                futures.append(
-                    client.submit(
-                        _train_task,
-                        group[start : start + per_task],
-                        data_future,
-                        threads,
-                        key=f"fastnn-sweep-{token}-{number}-{start}",
-                        retries=DASK_RETRIES,
-                        pure=False,
-                    )
-                )
-        outcomes = []
-        for future in distributed.as_completed(futures):
-            # Results come the same way as the data went: straight when possible.
-            task_outcomes = client.gather(future, direct=direct)
-            outcomes.extend(task_outcomes)
-            on_done(len(task_outcomes))
-        return outcomes
+        for attempt in range(DATA_RESCATTERS + 1):
+            if attempt:
+                _check_alive(client, len(remaining))
+                workers, _ = _workers(client)  # waits for a worker to come back
+                direct = _scatter_directly(client, workers)
+                with contextlib.suppress(Exception):
+                    client.cancel([data_future])
+            data_future = client.scatter(data, broadcast=True, hash=False, direct=direct)
+            futures = {
+                client.submit(
+                    _train_task,
+                    trials,
+                    data_future,
+                    threads,
+                    key=f"fastnn-sweep-{token}-{attempt}-{name}",
+                    retries=DASK_RETRIES,
+                    pure=False,
+                ): name
+                for name, trials in remaining.items()
+            }
+            for future in distributed.as_completed(list(futures), with_results=False):
+                if future.status == "cancelled":
+                    # Its data were lost with the workers that held them (or the
+                    # cluster is going): tried again below, from the start.
+                    continue
+                # Results come the same way as the data went: straight when possible.
+                task_outcomes = client.gather(future, direct=direct)
+                outcomes.extend(task_outcomes)
+                on_done(len(task_outcomes))
+                del remaining[futures[future]]
+            if not remaining:
+                return outcomes
+        _check_alive(client, len(remaining))
+        raise RuntimeError(
+            f"the workers holding the sweep's data died {DATA_RESCATTERS + 1} times; "
+            f"{len(remaining)} task(s) did not finish (are the workers running out of memory?)"
+        )
     finally:
         # Release the data and anything still running (after an error or Ctrl-C)
         # on a cluster that outlives the sweep.
         with contextlib.suppress(Exception):
-            client.cancel([*futures, data_future])
+            client.cancel([future for future in (*futures, data_future) if future is not None])

@@ -20,6 +20,7 @@ import numba
 import numpy as np
 
 from fastnn.kernels.bundles import Group, Member
+from fastnn.network.state import BACKENDS, NetworkState
 from fastnn.sweep.plan import Data, Outcome, Trial
 from fastnn.training.engine import (
     allocate_member,
@@ -83,57 +84,75 @@ def train_group(
     n_threads: int,
     on_done: Callable[[int], object] | None = None,
     cancel: threading.Event | None = None,
+    on_outcome: Callable[[Outcome], object] | None = None,
 ) -> list[Outcome]:
     """Train ``trials`` (one group) to their epochs; return their outcomes.
 
-    Every epoch of the networks still training is one kernel call: the parallel
-    kernel over up to ``n_threads`` threads, or, for one network, the very kernel
-    ``fit`` calls.
+    Every epoch of the networks in training is one kernel call: the parallel kernel
+    over up to ``n_threads`` threads, or, for one network, the very kernel ``fit``
+    calls. At most ``n_threads`` networks train at once, each in a *slot* of the
+    stacked arrays; a network is made when it takes a slot, and a finished one
+    leaves its slot to the next at the following epoch. So a group holds the work
+    buffers, orders and step losses of ``n_threads`` networks, however many it
+    has. ``on_outcome`` receives each outcome as its network finishes.
     """
-    started = time.perf_counter()
     first = trials[0]
-    network, batch = first.network, first.batch_size
+    batch = first.batch_size
     assert batch is not None  # plan() resolved full batches to the row count
-    architecture = network.architecture
-    X, T, validation = data.arrays(network)
+    architecture = first.architecture
+    X, T, validation = data.arrays(architecture)
     n_rows = X.shape[0]
     if batch == 1:
         hyper = first.optimizer.hyper_vector(architecture.dtype)
-        loop = sample_loop(network, first.optimizer.code, hyper, n_rows)
+        loop = sample_loop(_template(first), first.optimizer.code, hyper, n_rows)
         single, many = loop.train_epoch, loop.train_models
     else:
-        single, many = network.kernels.train_epoch_batch, network.kernels.train_models_batch
+        kernels = BACKENDS[first.backend]
+        single, many = kernels.train_epoch_batch, kernels.train_models_batch
     group = Group(architecture.layout, architecture.loss_code, first.optimizer.code, batch, X, T)
-    # One row of these stacked arrays per network of the group (kernels.bundles).
-    stacked = allocate_member(architecture, batch, n_rows, models=len(trials))
+    capacity = max(1, min(n_threads, len(trials)))
+    # One row of these stacked arrays per slot (kernels.bundles).
+    stacked = allocate_member(architecture, batch, n_rows, models=capacity)
     identity = np.arange(n_rows)
-    done = np.zeros(len(trials), np.int64)
+    done = np.zeros(capacity, np.int64)
 
-    active = list(trials)
-    epoch = 0
-    while active:
+    pending = list(reversed(trials))  # popped from the end: in the group's order
+    active: list[Trial] = []
+    outcomes: list[Outcome] = []
+    while active or pending:
         if cancel is not None and cancel.is_set():
             raise CancelledError
-        epoch += 1
+        while pending and len(active) < capacity:
+            trial = pending.pop()
+            trial.start()
+            active.append(trial)
         k = len(active)
         for slot, trial in enumerate(active):
+            started = time.perf_counter()
             own = trial.network
+            assert own is not None
             epoch_order(own.rng, identity, stacked.order[slot], trial.shuffle)
             state, hyper, step = optimizer_arrays(trial.optimizer, own)
             stacked.state[slot], stacked.hyper[slot], stacked.step[slot] = state, hyper, step
             stacked.theta[slot] = own.theta
             stacked.dropout[slot] = own.architecture.dropout_rates
             stacked.dropout_key[slot] = own.dropout_key
+            trial.seconds += time.perf_counter() - started
         stacked.losses[:k] = 0
         stacked.correct[:k] = 0
+        started = time.perf_counter()
         if k == 1:
             done[0] = single(group, Member(*(array[0] for array in stacked)))
         else:
             with _PARALLEL_CALL_LOCK, _numba_threads(min(n_threads, k)):
                 many(group, Member(*(array[:k] for array in stacked)), done)
+        share = (time.perf_counter() - started) / k  # the call's time, shared evenly
         records = []
         for slot, trial in enumerate(active):
+            trial.seconds += share
             own, opt = trial.network, trial.optimizer
+            assert own is not None
+            epoch = len(trial.history.loss) + 1
             # Until here the network's own arrays hold the epoch's start: a network
             # that diverged simply keeps them, as fit's rollback does.
             losses, theta, state = stacked.losses[slot], stacked.theta[slot], stacked.state[slot]
@@ -151,9 +170,12 @@ def train_group(
 
         def record(entry: tuple[Trial, Any, float]) -> None:
             trial, step_losses, n_correct = entry
+            started = time.perf_counter()
+            assert trial.network is not None
             record_epoch(
                 trial.history, trial.network, step_losses, batch, n_rows, n_correct, validation
             )
+            trial.seconds += time.perf_counter() - started
 
         if validation is not None and len(records) > 1 and n_threads > 1:
             # The validation passes (compiled, without the GIL) of the networks at once.
@@ -164,14 +186,30 @@ def train_group(
                 record(entry)
         still = []
         for trial in active:
-            if trial.diverged is None and epoch < trial.epochs:
+            if trial.diverged is None and len(trial.history.loss) < trial.epochs:
                 still.append(trial)
-            else:
-                trial.seconds = time.perf_counter() - started
-                if on_done is not None:
-                    on_done(1)
+                continue
+            outcome = trial.outcome()
+            outcomes.append(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
+            if on_done is not None:
+                on_done(1)
         active = still
-    return [trial.outcome() for trial in trials]
+    return outcomes
+
+
+def _template(trial: Trial) -> NetworkState:
+    """A network of the trial's kind without weights, to pick its compiled loop."""
+    return NetworkState(
+        trial.architecture,
+        np.zeros(0, trial.architecture.dtype),
+        trial.seed,
+        np.random.default_rng(0),
+        np.zeros(1, np.uint64),
+        trial.backend,
+        trial.specialise,
+    )
 
 
 def run_local(

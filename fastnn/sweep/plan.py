@@ -17,10 +17,16 @@ from typing import Any
 
 import numpy as np
 
+from fastnn import codegen
 from fastnn import optimizers as optimizers_module
 from fastnn.network.architecture import Architecture
-from fastnn.network.state import NetworkState
-from fastnn.training.engine import sample_loop
+from fastnn.network.state import (
+    BACKENDS,
+    NetworkState,
+    check_backend,
+    check_seed,
+    check_specialise,
+)
 from fastnn.training.history import History
 from fastnn.validation import check_int
 
@@ -34,7 +40,10 @@ __all__ = [
     "Divergence",
     "Trial",
     "Outcome",
+    "SWEEP_STEP_LIMIT",
     "as_config_list",
+    "compact_state",
+    "expand_state",
     "expand_grid",
     "plan",
 ]
@@ -129,34 +138,92 @@ def as_config_list(configs: Any) -> list[dict[str, Any]]:
 Divergence = tuple[int | None, int | None, float | None, str]
 
 
+#: The step record a sweep keeps per configuration (points of float64: 64 KiB); see
+#: :class:`fastnn.History`. Charts of a sweep show epochs; per-step detail is ``fit``'s.
+SWEEP_STEP_LIMIT = 1 << 13
+
+
 @dataclass
 class Trial:
-    """One configuration, ready to train: its network, optimizer, fit arguments and outcome."""
+    """One configuration, ready to train: what its network will be, its optimizer, fit
+    arguments and outcome.
+
+    The network itself (weights, optimizer state) is made only when the trial starts
+    training (:meth:`start`), so that a sweep holds the weights of the networks it is
+    training, not of every configuration at once.
+    """
 
     index: int
-    network: NetworkState
+    architecture: Architecture
+    seed: int | None
+    backend: str
+    specialise: Any
     optimizer: optimizers_module.Optimizer
     epochs: int
     batch_size: int | None  # None (full batch) until plan() knows the row count
     shuffle: bool
-    history: History = field(default_factory=History)
+    network: NetworkState | None = None
+    history: History = field(default_factory=lambda: History(step_limit=SWEEP_STEP_LIMIT))
     diverged: Divergence | None = None
     seconds: float = 0.0
 
+    def start(self) -> NetworkState:
+        """Make the network (as ``MLP(**config)`` would) and bind its optimizer, as fit does."""
+        network = NetworkState.create(self.architecture, self.seed, self.backend, self.specialise)
+        self.optimizer.bind(self.architecture.n_params, self.architecture.dtype)
+        network.optimizer = self.optimizer  # as fit sets it, before its first epoch
+        self.network = network
+        return network
+
     def outcome(self) -> Outcome:
-        """What a worker sends back for this configuration."""
-        return Outcome(self.index, self.network, self.history, self.diverged, self.seconds)
+        """What a worker sends back for this configuration: the network kept compactly."""
+        network = self.network
+        if network is None:
+            raise RuntimeError(f"configuration {self.index} has not started training")
+        kept_state = compact_state(self.optimizer)
+        return Outcome(self.index, network, self.history, self.diverged, self.seconds, kept_state)
 
 
 @dataclass
 class Outcome:
-    """What a worker sends back for one configuration."""
+    """What a worker sends back for one configuration.
+
+    ``network.optimizer.state_`` is None: ``kept_state`` holds its rows that are not
+    all zero (an optimizer uses 0 to 3 of them), and :func:`expand_state` puts them
+    back when the network is asked for.
+    """
 
     index: int
     network: NetworkState
     history: History
     diverged: Divergence | None
     seconds: float
+    kept_state: tuple[Any, ...] | None = None
+
+
+def compact_state(optimizer: optimizers_module.Optimizer) -> tuple[Any, ...] | None:
+    """Take the optimizer's state out of it; return ``(rows, values)`` of its non-zero rows.
+
+    Plain SGD uses none of the state rows, Adam two: a finished configuration then
+    keeps only what it has. None if the optimizer has no state.
+    """
+    state = optimizer.state_
+    if state is None:
+        return None
+    rows = np.flatnonzero(np.any(state != 0, axis=1))
+    kept = (state.shape, rows, np.ascontiguousarray(state[rows]))
+    optimizer.state_ = None
+    return kept
+
+
+def expand_state(optimizer: optimizers_module.Optimizer, kept: Any) -> None:
+    """Give ``optimizer`` back the full state :func:`compact_state` took from it."""
+    if kept is None or optimizer.state_ is not None:
+        return
+    shape, rows, values = kept
+    state = np.zeros(shape, dtype=values.dtype)
+    state[rows] = values
+    optimizer.state_ = state
 
 
 def _build_optimizer(config):
@@ -198,11 +265,10 @@ def _trial(index: int, config: dict[str, Any], defaults: dict[str, Any]) -> Tria
         raise TypeError(f"'name' must be a string, got {config['name']!r}")
     mlp_args = {key: config[key] for key in MLP_KEYS if key in config}
     mlp_args.setdefault("seed", defaults["seed"])
-    network = _network(**mlp_args)
+    architecture, seed, backend, specialise = _network_arguments(**mlp_args)
     optimizer = _build_optimizer(config)
-    # Checks the hyper-parameters in the network's dtype.
-    optimizer.bind(network.architecture.n_params, network.architecture.dtype)
-    network.optimizer = optimizer  # as fit sets it, before its first epoch
+    # Checks the hyper-parameters in the network's dtype (without allocating state).
+    optimizer.hyper_vector(architecture.dtype)
     epochs = check_int("epochs", config.get("epochs", defaults["epochs"]), minimum=1)
     batch_size = config.get("batch_size", defaults["batch_size"])
     if batch_size is not None:  # None: full batch, resolved once the data are cast
@@ -210,10 +276,20 @@ def _trial(index: int, config: dict[str, Any], defaults: dict[str, Any]) -> Tria
     shuffle = config.get("shuffle", defaults["shuffle"])
     if not isinstance(shuffle, (bool, np.bool_)):
         raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
-    return Trial(index, network, optimizer, epochs, batch_size, bool(shuffle))
+    return Trial(
+        index,
+        architecture,
+        seed,
+        backend,
+        specialise,
+        optimizer,
+        epochs,
+        batch_size,
+        bool(shuffle),
+    )
 
 
-def _network(
+def _network_arguments(
     sizes: Any,
     hidden: Any = "relu",
     output: Any = "softmax",
@@ -223,10 +299,18 @@ def _network(
     backend: Any = "numba",
     specialise: Any = "auto",
     dropout: Any = 0.0,
-) -> NetworkState:
-    """The network ``MLP(**mlp_args)`` would make (same arguments, defaults and checks)."""
+) -> tuple[Architecture, int | None, str, Any]:
+    """What ``MLP(**mlp_args)`` would make a network of (same arguments, defaults, checks).
+
+    A float ``init`` may draw weights beyond the dtype's range, which only drawing
+    them shows: such a network is made once here, checked and dropped.
+    """
     architecture = Architecture.checked(sizes, hidden, output, init, dtype, dropout)
-    return NetworkState.create(architecture, seed, backend, specialise)
+    seed = check_seed(seed)
+    backend, specialise = check_backend(backend), check_specialise(specialise)
+    if not isinstance(architecture.init, str):
+        NetworkState.create(architecture, seed, backend, specialise)
+    return architecture, seed, backend, specialise
 
 
 class Data:
@@ -242,9 +326,8 @@ class Data:
         self.targets = {}
         self.has_validation = False
 
-    def add(self, network: NetworkState, X: Any, T: Any, validation_data: Any) -> None:
-        """Cast ``(X, T)`` and the validation data for ``network``, unless done already."""
-        architecture = network.architecture
+    def add(self, architecture: Architecture, X: Any, T: Any, validation_data: Any) -> None:
+        """Cast ``(X, T)`` and the validation data for ``architecture``, unless done already."""
         dtype = architecture.dtype.name
         target_key = (dtype, architecture.sizes[-1], architecture.loss_code)
         for prefix, inputs, targets in (("", X, T), ("val", *(validation_data or (None, None)))):
@@ -263,9 +346,8 @@ class Data:
                 )
         self.has_validation = validation_data is not None
 
-    def arrays(self, network: NetworkState) -> tuple[Any, Any, Any]:
-        """Return ``(X, T, validation)`` for ``network``, as ``fit`` would have cast them."""
-        architecture = network.architecture
+    def arrays(self, architecture: Architecture) -> tuple[Any, Any, Any]:
+        """Return ``(X, T, validation)`` for ``architecture``, as ``fit`` would have cast them."""
         dtype = architecture.dtype.name
         target_key = (dtype, architecture.sizes[-1], architecture.loss_code)
         X, T = self.inputs["", dtype], self.targets[("", *target_key)]
@@ -285,14 +367,25 @@ def _check_width(name, array, n_inputs):
 
 def _group_key(trial: Trial, n_rows: int) -> tuple[Any, ...]:
     """What networks must share to train in one kernel call."""
-    network, opt = trial.network, trial.optimizer
-    architecture = network.architecture
+    architecture, opt = trial.architecture, trial.optimizer
     spec = None
     if trial.batch_size == 1:
         hyper = opt.hyper_vector(architecture.dtype)
-        spec = sample_loop(network, opt.code, hyper, n_rows).spec
+        spec = codegen.sample_loop(
+            BACKENDS[trial.backend],
+            architecture.sizes,
+            architecture.layout,
+            architecture.loss_code,
+            architecture.dtype,
+            opt.code,
+            hyper,
+            specialise=trial.specialise,
+            backend=trial.backend,
+            n_rows=n_rows,
+            dropout=architecture.dropout,
+        ).spec
     return (
-        network.backend,
+        trial.backend,
         architecture.layout.tobytes(),
         architecture.loss_code,
         architecture.dtype.name,
@@ -319,10 +412,10 @@ def plan(
     for index, config in enumerate(configs):
         try:
             trial = _trial(index, config, defaults)
-            data.add(trial.network, X, T, validation_data)
+            data.add(trial.architecture, X, T, validation_data)
         except (TypeError, ValueError) as error:
             raise type(error)(f"configs[{index}]: {error}") from None
-        n_rows = data.arrays(trial.network)[0].shape[0]
+        n_rows = data.arrays(trial.architecture)[0].shape[0]
         trial.batch_size = min(trial.batch_size or n_rows, n_rows)
         trials.append(trial)
         groups.setdefault(_group_key(trial, n_rows), []).append(trial)

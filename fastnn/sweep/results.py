@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import html
+import importlib
 import io
 import numbers
 import os
+import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, overload
 
@@ -16,7 +19,7 @@ from fastnn.errors import TrainingDivergedError
 from fastnn.io.atomic import atomic_write
 from fastnn.model import MLP
 from fastnn.network.state import NetworkState
-from fastnn.sweep.plan import METRICS, Divergence, Outcome, Trial
+from fastnn.sweep.plan import METRICS, Divergence, Outcome, Trial, expand_state
 from fastnn.training.history import History
 
 if TYPE_CHECKING:
@@ -45,8 +48,11 @@ class SweepResult:
     message : str or None
         What went non-finite, as ``TrainingDivergedError`` says it.
     seconds : float
-        Wall time from the start of its group's training to its end. Networks
-        trained together share this time.
+        This configuration's share of the training time: its own bookkeeping and
+        validation passes, plus, for each epoch, the wall time of the kernel call
+        that trained it divided by the number of networks that call trained.
+        The shares of all configurations add up to the sweep's training time
+        (without the checks before it).
     """
 
     def __init__(
@@ -60,6 +66,7 @@ class SweepResult:
         seconds: float,
         batch_size: int,
         epochs: int,
+        kept_state: Any = None,
     ) -> None:
         self.index = index
         self.config = config
@@ -73,6 +80,8 @@ class SweepResult:
         self.seconds = seconds
         self.batch_size = batch_size
         self.epochs = epochs
+        # The optimizer's state, as its non-zero rows, until the network is asked for.
+        self._kept_state = kept_state
 
     @classmethod
     def of(cls, index: int, config: dict[str, Any], outcome: Outcome, trial: Trial) -> SweepResult:
@@ -87,6 +96,7 @@ class SweepResult:
             outcome.seconds,
             outcome_batch_size(trial),
             trial.epochs,
+            outcome.kept_state,
         )
 
     @property
@@ -129,7 +139,11 @@ class SweepResult:
         """Return the trained :class:`MLP` (its ``optimizer_`` holds the final state).
 
         After a divergence: the network at the end of its last complete epoch.
+        Every call returns the same network (not a copy).
         """
+        if self._network.optimizer is not None:
+            expand_state(self._network.optimizer, self._kept_state)
+        self._kept_state = None
         return MLP.from_state(self._network)
 
     def __repr__(self) -> str:
@@ -257,17 +271,46 @@ class SweepResults:
             rows.append(row)
         return rows
 
-    def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
-        """Return the table of :meth:`to_rows` as CSV text; write it (atomically) to ``path``."""
+    def to_dataframe(self) -> Any:
+        """Return the table of :meth:`to_rows` as a ``pandas.DataFrame``, one row per configuration.
+
+        Needs pandas (imported only here). Configuration values are shown as in the
+        other tables (``sizes`` as ``"784-40-10"``); metrics are floats, NaN where
+        there is none.
+
+        Raises
+        ------
+        ImportError
+            If pandas is not installed.
+        """
+        try:
+            pandas = importlib.import_module("pandas")
+        except ImportError:
+            raise ImportError("to_dataframe needs pandas: pip install pandas") from None
+        return pandas.DataFrame(self.to_rows())
+
+    def to_csv(self, path: str | bytes | os.PathLike[str] | None = None) -> str:
+        """Return the table of :meth:`to_rows` as CSV text; write it (atomically) to ``path``.
+
+        A text cell that a spreadsheet would run as a formula (one starting with
+        ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, and not a plain
+        number) is written with a leading ``'``, as OWASP advises against CSV
+        injection: a configuration named ``=HYPERLINK(...)`` shows as text.
+        """
         rows = self.to_rows()
         stream = io.StringIO()
         writer = csv.DictWriter(stream, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({key: _csv_cell(value) for key, value in row.items()} for row in rows)
         return _write(stream.getvalue(), path)
 
-    def to_markdown(self, path: str | os.PathLike[str] | None = None) -> str:
-        """Return the table of :meth:`to_rows` as Markdown; write it (atomically) to ``path``."""
+    def to_markdown(self, path: str | bytes | os.PathLike[str] | None = None) -> str:
+        """Return the table of :meth:`to_rows` as Markdown; write it (atomically) to ``path``.
+
+        Cells are escaped so that any name keeps the table whole: ``|`` as ``\\|``,
+        line breaks as ``<br>``, and ``&``, ``<``, ``>`` as HTML entities (a name is
+        shown as text, never run as HTML where the Markdown is rendered).
+        """
         rows = self.to_rows()
         columns = list(rows[0])
         lines = [
@@ -287,11 +330,20 @@ class SweepResults:
         ax: Axes | None = None,
         log: bool = False,
         validation_label: str = "validation",
+        highlight: SweepResult | str | None = None,
     ) -> Figure | SubFigure:
         """Draw one metric of every configuration per epoch (:func:`fastnn.plot.plot_comparison`).
 
         Configurations without a completed epoch are left out. ``validation_label``
-        names the validation data (say "test") in the axis label.
+        names the validation data (say "test") in the axis label. ``highlight`` (a
+        result, or its name: ``results.best("val_acc")``) is drawn thicker and
+        labelled "(selected)".
+
+        Raises
+        ------
+        ValueError
+            When no configuration completed an epoch (every one diverged in its
+            first), or for a bad metric.
 
         Returns
         -------
@@ -299,6 +351,12 @@ class SweepResults:
         """
         from fastnn import plot
 
+        if not self.histories():
+            raise ValueError(
+                f"nothing to plot: every configuration ({len(self)}) diverged in its first "
+                "epoch, so none has a completed epoch (see each result's message; try "
+                "smaller learning rates)"
+            )
         return plot.plot_comparison(
             self.histories(),
             metric=metric,
@@ -307,6 +365,7 @@ class SweepResults:
             ax=ax,
             log=log,
             validation_label=validation_label,
+            highlight=highlight.name if isinstance(highlight, SweepResult) else highlight,
         )
 
 
@@ -329,9 +388,24 @@ def _shown(value):
 
 
 def _cell(value):
+    """A Markdown table cell: one line, no column break, no HTML."""
     if isinstance(value, float):
         return "" if np.isnan(value) else f"{value:.4f}"
-    return str(value).replace("|", "\\|")
+    text = html.escape(str(value), quote=False).replace("|", "\\|")
+    return "<br>".join(text.splitlines()) if text else text
+
+
+# What spreadsheets read as the start of a formula (OWASP's list for CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|nan)")
+
+
+def _csv_cell(value):
+    """A CSV cell that no spreadsheet runs as a formula."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        if not _PLAIN_NUMBER.fullmatch(value):
+            return "'" + value
+    return value
 
 
 def _write(text, path):

@@ -309,8 +309,8 @@ def record_epoch(
     ``correct`` counts the training samples classified correctly during the epoch;
     ``validation`` is ``(X_val, T_val)`` as the kernels take them, or None.
     """
-    history.step_losses.append(step_losses)
     history.loss.append(mean_loss(step_losses, batch_size, n_rows))
+    history.record_steps(step_losses)
     is_classifier = network.architecture.is_classifier
     if is_classifier:
         history.train_acc.append(correct / n_rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -11,12 +12,12 @@ from numpy.typing import ArrayLike, NDArray
 from fastnn import kernels
 from fastnn import optimizers as optimizers_module
 from fastnn.network.state import NetworkState
-from fastnn.training.control import Control, EarlyStopping, epoch_line, progress_bar
-from fastnn.training.engine import EpochRunner, epoch_order, record_epoch
+from fastnn.training.control import Callbacks, Control, EarlyStopping, epoch_line, progress_bar
+from fastnn.training.engine import EpochRunner, epoch_order, record_epoch, steps_per_epoch
 from fastnn.training.history import History
 from fastnn.validation import check_int
 
-__all__ = ["fit", "split_rows"]
+__all__ = ["attach_history", "fit", "split_rows"]
 
 
 def fit(
@@ -61,43 +62,69 @@ def fit(
         optimizer = network.optimizer or optimizers_module.SGD(lr=0.01)
     optimizer = optimizers_module.get(optimizer)
     optimizer.bind(architecture.n_params, architecture.dtype)
-    network.optimizer = optimizer
     if control.monitor_needs_validation and validation is None:
         raise ValueError(
             f"early stopping monitors {control.monitor!r}: give validation_data or validation_split"
         )
-
+    schedule = control.resolved_schedule(
+        epochs, architecture.dtype, validation is not None, architecture.is_classifier
+    )
+    network.optimizer = optimizer
+    owner = network if owner is None else owner
+    callbacks = Callbacks(
+        control.callbacks,
+        owner,
+        {
+            "epochs": epochs,
+            "verbose": control.verbose,
+            "steps": steps_per_epoch(n_rows, batch_size),
+        },
+    )
     history = History()
     order = identity.copy()
-    run = EpochRunner(network, X, T, batch_size, optimizer, n_rows, control.schedule)
-    watch = EarlyStopping(control, network, optimizer) if control.early_stopping else None
-    for epoch in range(1, epochs + 1):
-        if control.schedule is not None:
-            control.schedule.start_epoch(optimizer)
-        epoch_order(network.rng, identity, order, shuffle)
-        bar = progress_bar(n_rows, epoch, epochs) if progress else None
-        started = time.perf_counter()
-        try:
-            step_losses, correct = run.epoch(order, epoch, bar)
-        finally:
-            if bar is not None:
-                bar.close()
-        seconds = time.perf_counter() - started
-        record_epoch(history, network, step_losses, batch_size, n_rows, correct, validation)
-        history.lr.append(float(optimizer.lr))
-        if control.schedule is not None:
-            control.schedule.end_epoch(history)
-        if control.verbose:
-            print(epoch_line(epoch, epochs, history, n_rows / seconds), flush=True)
-        stop = watch is not None and watch.update(epoch, history)
-        for callback in control.callbacks:
-            stop = callback(epoch, history, network if owner is None else owner) is True or stop
-        if stop:
-            history.stopped_epoch = epoch
-            break
-    if watch is not None:
-        watch.finish(history)
+    try:
+        run = EpochRunner(network, X, T, batch_size, optimizer, n_rows, schedule)
+        watch = EarlyStopping(control, network, optimizer) if control.early_stopping else None
+        callbacks.train_begin()
+        for epoch in range(1, epochs + 1):
+            callbacks.epoch_begin(epoch)
+            if schedule is not None:
+                schedule.start_epoch(optimizer, architecture.dtype)
+            epoch_order(network.rng, identity, order, shuffle)
+            bar = progress_bar(n_rows, epoch, epochs) if progress else None
+            started = time.perf_counter()
+            try:
+                step_losses, correct = run.epoch(order, epoch, bar)
+            finally:
+                if bar is not None:
+                    bar.close()
+            seconds = time.perf_counter() - started
+            record_epoch(history, network, step_losses, batch_size, n_rows, correct, validation)
+            history.lr.append(float(optimizer.lr))
+            if schedule is not None:
+                schedule.end_epoch(history)
+            if control.verbose:
+                print(epoch_line(epoch, epochs, history, n_rows / seconds), flush=True)
+            stop = watch is not None and watch.update(epoch, history)
+            stop = callbacks.epoch_end(epoch, history) or stop
+            if stop:
+                history.stopped_epoch = epoch
+                break
+        if watch is not None:
+            watch.finish(history)
+        callbacks.train_end(history)
+    except BaseException as error:
+        # Whatever stops a run (a divergence, a callback's error, Ctrl-C), the
+        # epochs that completed are not lost: they travel with the exception.
+        attach_history(error, history)
+        raise
     return history
+
+
+def attach_history(error: BaseException, history: History) -> None:
+    """Set ``error.history`` to the History of the epochs completed before ``error``."""
+    with contextlib.suppress(AttributeError, TypeError):
+        error.history = history  # type: ignore[attr-defined]
 
 
 def checked_validation_data(

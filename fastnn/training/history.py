@@ -3,11 +3,38 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["History"]
+__all__ = ["History", "bucket_means", "merge_pairs"]
+
+
+def bucket_means(values: NDArray[np.float64], stride: int) -> NDArray[np.float64]:
+    """Means of consecutive runs of ``stride`` values (the last run may be shorter)."""
+    values = np.asarray(values, dtype=np.float64)
+    if stride == 1:
+        return values
+    full = len(values) // stride
+    means = values[: full * stride].reshape(full, stride).mean(axis=1)
+    if full * stride < len(values):
+        means = np.append(means, values[full * stride :].mean())
+    return means
+
+
+def merge_pairs(points: NDArray[np.float64], n_steps: int, stride: int) -> NDArray[np.float64]:
+    """Points that each average ``stride`` of an epoch's ``n_steps`` steps, merged in pairs.
+
+    Each point is the mean of ``stride`` steps but the last, which holds the rest;
+    the merged points average ``2 * stride`` steps, weighted by how many each held.
+    """
+    counts = np.full(len(points), float(stride))
+    counts[-1] = n_steps - stride * (len(points) - 1)
+    sums = points * counts
+    if len(points) % 2:
+        sums, counts = np.append(sums, 0.0), np.append(counts, 0.0)
+    return sums.reshape(-1, 2).sum(axis=1) / counts.reshape(-1, 2).sum(axis=1)
 
 
 @dataclass
@@ -28,14 +55,30 @@ class History:
         Accuracy on ``validation_data`` after each epoch (classifiers only).
     step_losses : list of ndarray
         One array per epoch with the loss of every step (per sample or per
-        batch); :attr:`step_loss` joins them.
+        batch), while the run has at most ``step_limit`` steps; :attr:`step_loss`
+        joins them. Longer runs keep a downsampled record: each point is then the
+        mean loss of ``step_stride`` consecutive steps of one epoch (the last
+        point of an epoch, of the steps left), and the record stays within
+        ``step_limit`` points (or one per epoch, if there are more epochs).
     lr : list of float
         The learning rate of each epoch (with a per-step schedule, its base).
     stopped_epoch : int or None
         The epoch after which early stopping or a callback stopped training.
     best_epoch : int or None
         With early stopping, the epoch with the best monitored figure.
+    epoch_steps : list of int
+        The number of steps of each epoch.
+    step_stride : int
+        Steps per point of ``step_losses``: 1 (every step) until a run passes
+        ``step_limit`` steps, then doubled as often as needed.
+    step_limit : int
+        The most points ``step_losses`` keeps; ``History.STEP_RECORD_LIMIT``
+        (131,072: 1 MiB) unless set. 0 keeps no step record at all: set
+        ``fastnn.History.STEP_RECORD_LIMIT = 0`` before ``fit`` to opt out.
     """
+
+    #: The default ``step_limit`` of new histories (points of float64).
+    STEP_RECORD_LIMIT: ClassVar[int] = 1 << 17
 
     loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
@@ -45,6 +88,58 @@ class History:
     lr: list[float] = field(default_factory=list)
     stopped_epoch: int | None = None
     best_epoch: int | None = None
+    epoch_steps: list[int] = field(default_factory=list)
+    step_stride: int = 1
+    step_limit: int = field(default_factory=lambda: History.STEP_RECORD_LIMIT)
+
+    def record_steps(self, step_losses: NDArray[np.float64]) -> None:
+        """Add the losses of one epoch's steps to the (bounded) step record.
+
+        The array is kept as it is while every step fits (no copy); past
+        ``step_limit`` points the whole record is merged in pairs, epoch by epoch,
+        until it fits again.
+        """
+        n_steps = len(step_losses)
+        self.epoch_steps.append(n_steps)
+        if self.step_limit <= 0:
+            return
+        self.step_losses.append(bucket_means(step_losses, self.step_stride))
+        longest = max(self.epoch_steps)
+        while (
+            sum(len(points) for points in self.step_losses) > self.step_limit
+            and self.step_stride < longest
+        ):
+            steps = self.epoch_steps[-len(self.step_losses) :]
+            # A History built by hand may hold points without their epochs' counts.
+            missing = len(self.step_losses) - len(steps)
+            steps = [
+                len(points) * self.step_stride for points in self.step_losses[:missing]
+            ] + steps
+            self.step_losses = [
+                merge_pairs(points, count, self.step_stride)
+                for points, count in zip(self.step_losses, steps, strict=True)
+            ]
+            self.step_stride *= 2
+
+    @property
+    def step_positions(self) -> NDArray[np.float64]:
+        """ndarray: the step number (from 1) at the middle of each point of :attr:`step_loss`.
+
+        ``1, 2, 3, ...`` while every step is kept; for a downsampled record, the
+        middle of the steps each point averages (charts put the points there).
+        """
+        counts = self.epoch_steps[-len(self.step_losses) :] if self.step_losses else []
+        offset = sum(self.epoch_steps) - sum(counts)
+        if len(counts) != len(self.step_losses):  # a History built by hand
+            counts = [len(points) * self.step_stride for points in self.step_losses]
+            offset = 0
+        positions = []
+        for points, n_steps in zip(self.step_losses, counts, strict=True):
+            firsts = offset + 1 + self.step_stride * np.arange(len(points))
+            lasts = np.minimum(firsts + self.step_stride - 1, offset + n_steps)
+            positions.append((firsts + lasts) / 2)
+            offset += n_steps
+        return np.concatenate(positions) if positions else np.zeros(0)
 
     @property
     def step_loss(self) -> NDArray[np.float64]:
