@@ -354,7 +354,8 @@ def test_fastnn_plot_never_imports_pyplot():
 
 def test_a_comparison_of_many_curves_puts_its_legend_beside_the_axes():
     from fastnn.model import History
-    from fastnn.plot import FIGSIZE, LEGEND_INSIDE_MAX, plot_comparison
+    from fastnn.plot import plot_comparison
+    from fastnn.plot.common import FIGSIZE, LEGEND_INSIDE_MAX
 
     histories = {f"run {k}": History(loss=[1.0, 0.5 + k / 100]) for k in range(12)}
     figure = plot_comparison(histories)
