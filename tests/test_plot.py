@@ -11,6 +11,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from fastnn import MLP, plot
 from fastnn.model import History
+from fastnn.plot.curves import TRAIN_LABEL
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -78,7 +79,7 @@ def test_loss_plot_holds_train_and_validation_loss(tmp_path):
     assert_array_equal(train.get_xdata(), [1, 2, 3, 4])
     assert_array_equal(train.get_ydata(), history.loss)
     assert_array_equal(validation.get_ydata(), history.val_loss)
-    assert legend_labels(ax) == ["train", "validation"]
+    assert legend_labels(ax) == [TRAIN_LABEL, "validation"]
     assert ax.get_xlabel() == "epoch"
     assert ax.get_ylabel() == "loss"
     assert ax.get_title() == "loss"
@@ -133,7 +134,7 @@ def test_accuracy_plot_holds_both_accuracies(tmp_path):
     low, high = ax.get_ylim()
     assert 0 < low < 0.45 and 0.85 < high < 1  # the data's span, with a margin
     assert ax.get_title() == "accuracy"
-    assert legend_labels(ax) == ["train", "validation"]
+    assert legend_labels(ax) == [TRAIN_LABEL, "validation"]
 
 
 def test_accuracy_plot_of_a_real_fit(tmp_path, fitted_history):
@@ -394,9 +395,9 @@ def test_accuracy_limits_show_a_narrow_range_and_leave_room_for_markers_at_1():
 def test_the_caller_names_the_validation_data():
     history = classifier_history()
     ax = plot.plot_loss(history, validation_label="test").axes[0]
-    assert legend_labels(ax) == ["train", "test"]
+    assert legend_labels(ax) == [TRAIN_LABEL, "test"]
     ax = plot.plot_accuracy(history, validation_label="test").axes[0]
-    assert legend_labels(ax) == ["train", "test"]
+    assert legend_labels(ax) == [TRAIN_LABEL, "test"]
     ax = plot.plot_comparison({"a": history}, "val_acc", validation_label="test").axes[0]
     assert ax.get_ylabel() == "test accuracy" and ax.get_title() == "test accuracy"
     with pytest.raises(ValueError, match="validation_label must not be empty"):
@@ -508,3 +509,53 @@ def test_describe_training_names_the_network_optimizer_batch_and_data():
     assert plot.describe_training(mixed) == "4-8-8-2 relu/softmax, dropout 0.5/0.1"
     with pytest.raises(TypeError, match="batch_size must be an int, 'full' or None"):
         plot.describe_training(batch_size=2.5)
+
+
+# ---------------------------------------------------------------- what a new user trips on
+
+
+def test_a_long_title_wraps_between_phrases_never_inside_one():
+    from fastnn.plot.common import wrap_title
+
+    title = (
+        "accuracy per epoch\n"
+        "64-64-10 relu/softmax, SGD lr=0.05, per sample, 8x8 digits, 1,437 training rows"
+    )
+    lines = wrap_title(title, 56).split("\n")
+    assert lines[0] == "accuracy per epoch"
+    assert "1,437 training rows" in lines[-1]  # the phrase stays whole
+    assert all(len(line) <= 56 for line in lines)
+    assert wrap_title("short", 56) == "short"
+
+
+def test_an_early_stopped_runs_charts_mark_the_kept_epoch():
+    from fastnn import MLP, optimizers
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 4))
+    y = (X[:, 0] > 0).astype(int)
+    net = MLP([4, 6, 2], seed=0)
+    history = net.fit(
+        X, y, optimizer=optimizers.SGD(lr=0.5), epochs=30, validation_split=0.3,
+        early_stopping=True, patience=2, monitor="val_acc",
+    )  # fmt: skip
+    assert history.kept_epoch == history.best_epoch < len(history.loss)
+    for chart in (plot.plot_loss, plot.plot_accuracy):
+        ax = chart(history).axes[0]
+        labels = ax.get_legend_handles_labels()[1]
+        assert f"kept: epoch {history.kept_epoch}" in labels
+        assert "train (mean during the epoch)" in labels
+    history.kept_epoch = len(history.loss)  # the last epoch kept: nothing to mark
+    labels = plot.plot_loss(history).axes[0].get_legend_handles_labels()[1]
+    assert not [label for label in labels if label.startswith("kept")]
+
+
+def test_the_step_axis_has_thousands_separators():
+    from fastnn import MLP, datasets
+
+    X, y = datasets.make_regression(20_000, seed=0)
+    net = MLP([2, 4, 1], output="identity", dtype="float64", seed=0)
+    figure = plot.plot_step_loss(net.fit(X, y, batch_size=1))
+    figure.canvas.draw()
+    labels = [label.get_text() for label in figure.axes[0].get_xticklabels()]
+    assert any("," in label for label in labels), labels

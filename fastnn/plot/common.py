@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
+import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -111,10 +113,38 @@ def _finish(
 ) -> Figure | SubFigure:
     """Set the checked title, save to the checked ``path`` if any, and return ``figure``."""
     if title:
-        ax.set_title(title, wrap=True)
+        ax.set_title(wrap_title(title, _title_width(figure, ax)))
     if path is not None:
         _save(figure, path)
     return figure
+
+
+def _title_width(figure: Figure | SubFigure, ax: Axes) -> int:
+    """About how many characters of a title fit across ``ax``."""
+    inches = ax.get_position().width * figure.get_figwidth()
+    points = float(matplotlib.rcParams["font.size"]) * 1.2  # titles are "large"
+    return max(20, int(inches * 72 / (0.55 * points)))
+
+
+def wrap_title(title: str, width: int) -> str:
+    """Break each line of ``title`` at its phrases (", ", "; ") into lines of ``width``.
+
+    A title such as describe_training's "64-64-10 relu/softmax, SGD lr=0.05, per
+    sample, 8x8 digits, 1,437 training rows" then wraps between phrases, never
+    inside one ("1,437 / training rows").
+    """
+    lines = []
+    for line in title.split("\n"):
+        phrases = re.split(r"(?<=[,;]) ", line)
+        current = ""
+        for phrase in phrases:
+            if current and len(current) + 1 + len(phrase) > width:
+                lines.append(current)
+                current = phrase
+            else:
+                current = f"{current} {phrase}" if current else phrase
+        lines.append(current)
+    return "\n".join(lines)
 
 
 def _save(figure, path):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
 if TYPE_CHECKING:
     from fastnn.model import History
@@ -31,6 +31,18 @@ from fastnn.plot.common import (
     _integer_epochs,
     _running_mean,
 )
+
+#: The legend's name of the training curves: the mean over the epoch's steps, each taken
+#: before its update (what ``History`` records), not a pass over the data after the epoch,
+#: which is why it can sit below the validation curve early on.
+TRAIN_LABEL = "train (mean during the epoch)"
+
+
+def _mark_kept_epoch(ax: Axes, history: History, epochs: int) -> None:
+    """Mark the epoch whose weights the network kept, when it is not the last one."""
+    kept = getattr(history, "kept_epoch", None)
+    if kept is not None and 1 <= kept < epochs:
+        ax.axvline(kept, color="0.4", linestyle="--", linewidth=1, label=f"kept: epoch {kept}")
 
 
 def plot_loss(
@@ -81,9 +93,10 @@ def plot_loss(
     _check_ax(ax)
     title, path = _check_title(title, "loss"), _check_path(path)
     figure, ax = _axes(ax)
-    ax.plot(_epochs(loss), loss, marker="o", markersize=3, label="train")
+    ax.plot(_epochs(loss), loss, marker="o", markersize=3, label=TRAIN_LABEL)
     if val_loss.size:
         ax.plot(_epochs(val_loss), val_loss, marker="o", markersize=3, label=validation_label)
+    _mark_kept_epoch(ax, history, len(loss))
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     if log:
@@ -148,9 +161,10 @@ def plot_accuracy(
     title, path = _check_title(title, "accuracy"), _check_path(path)
     figure, ax = _axes(ax)
     if train_acc.size:
-        ax.plot(_epochs(train_acc), train_acc, marker="o", markersize=3, label="train")
+        ax.plot(_epochs(train_acc), train_acc, marker="o", markersize=3, label=TRAIN_LABEL)
     if val_acc.size:
         ax.plot(_epochs(val_acc), val_acc, marker="o", markersize=3, label=validation_label)
+    _mark_kept_epoch(ax, history, max(train_acc.size, val_acc.size))
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy")
     _accuracy_limits(ax, [train_acc, val_acc], ylim)
@@ -263,6 +277,7 @@ def plot_step_loss(
         ax.plot(positions(shown), mean, color="C1", linewidth=1.5, label=what)
         ax.legend(loc="upper right", markerscale=3)
     ax.set_xlabel("step")
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))  # 100,000, not 100000
     ax.set_ylabel("loss")
     if log:
         ax.set_yscale("log")

@@ -163,6 +163,7 @@ class EarlyStopping:
             self.optimizer.state_ = state
             self.optimizer.step_ = step
             self.saved = None
+            history.kept_epoch = self.best_epoch
 
 
 def epoch_line(epoch, epochs, history, samples_per_second):

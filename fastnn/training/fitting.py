@@ -112,6 +112,8 @@ def fit(
                 break
         if watch is not None:
             watch.finish(history)
+        if history.kept_epoch is None:
+            history.kept_epoch = len(history.loss)
         callbacks.train_end(history)
     except BaseException as error:
         # Whatever stops a run (a divergence, a callback's error, Ctrl-C), the

@@ -66,6 +66,9 @@ class History:
         The epoch after which early stopping or a callback stopped training.
     best_epoch : int or None
         With early stopping, the epoch with the best monitored figure.
+    kept_epoch : int or None
+        The epoch whose weights the network holds after ``fit``: ``best_epoch``
+        when early stopping restored them, else the last epoch run.
     epoch_steps : list of int
         The number of steps of each epoch.
     step_stride : int
@@ -88,6 +91,7 @@ class History:
     lr: list[float] = field(default_factory=list)
     stopped_epoch: int | None = None
     best_epoch: int | None = None
+    kept_epoch: int | None = None
     epoch_steps: list[int] = field(default_factory=list)
     step_stride: int = 1
     step_limit: int = field(default_factory=lambda: History.STEP_RECORD_LIMIT)
