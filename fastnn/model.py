@@ -156,6 +156,7 @@ class MLP(NetworkModel):
         callbacks: Iterable[Callable[[int, History, MLP], bool | None]] | None = None,
         verbose: int = 0,
         schedule: Schedule | str | None = None,
+        blas_threads: int | None = 1,
     ) -> History:
         """Train from the current weights and return the per-epoch :class:`History`.
 
@@ -189,10 +190,11 @@ class MLP(NetworkModel):
         restore_best : bool, default True
             With early stopping, end with the weights and optimizer state of the
             best epoch.
-        callbacks : sequence of callables, optional
-            Each is called as ``callback(epoch, history, net)`` after every epoch
-            (``epoch`` from 1, ``history`` the :class:`History` so far); one that
-            returns True stops training after that epoch.
+        callbacks : sequence, optional
+            Functions ``callback(epoch, history, net)`` called after every epoch
+            (``epoch`` from 1): True (or a NumPy true) stops training, None or False
+            goes on, anything else is a TypeError; and Keras-style objects with
+            ``on_epoch_end`` (see docs/training.md).
         verbose : int, default 0
             1 prints one line per epoch as it ends: loss, accuracy, validation
             figures, learning rate and samples/s.
@@ -200,6 +202,10 @@ class MLP(NetworkModel):
             Sets the learning rate per epoch (or per step); see
             :mod:`fastnn.schedules`. Pass the same object to every call of one
             training run.
+        blas_threads : int or None, default 1
+            BLAS threads for mini-batch products during this fit; None leaves
+            BLAS's own setting. One thread gives the same bits on every machine and
+            in a sweep, and does not collapse on a busy machine (docs/training.md).
 
         Returns
         -------
@@ -210,6 +216,7 @@ class MLP(NetworkModel):
         TrainingDivergedError
             When the loss or the weights become NaN or inf; the weights and
             optimizer state are those at the end of the last complete epoch.
+            Whatever stops a fit, ``error.history`` holds its completed epochs.
         ConcurrentUseError
             When another thread is using the network.
         """
@@ -225,6 +232,7 @@ class MLP(NetworkModel):
             verbose,
             schedule,
             self.is_classifier,
+            blas_threads,
         )
         with self._guard.training("fit"):
             return training.fit(

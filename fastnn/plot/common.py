@@ -121,7 +121,8 @@ def _finish(
 
 def _title_width(figure: Figure | SubFigure, ax: Axes) -> int:
     """About how many characters of a title fit across ``ax``."""
-    inches = ax.get_position().width * figure.get_figwidth()
+    root = figure if isinstance(figure, Figure) else figure.figure  # a SubFigure's Figure
+    inches = ax.get_position().width * root.get_figwidth()
     points = float(matplotlib.rcParams["font.size"]) * 1.2  # titles are "large"
     return max(20, int(inches * 72 / (0.55 * points)))
 

@@ -20,6 +20,7 @@ from fastnn.io.atomic import atomic_write
 from fastnn.model import MLP
 from fastnn.network.state import NetworkState
 from fastnn.sweep.plan import METRICS, Divergence, Outcome, Trial, expand_state
+from fastnn.training.advice import at_chance
 from fastnn.training.history import History
 
 if TYPE_CHECKING:
@@ -98,6 +99,11 @@ class SweepResult:
             trial.epochs,
             outcome.kept_state,
         )
+
+    @property
+    def at_chance(self) -> bool:
+        """bool: a classifier that ended no better than guessing (unscaled inputs?)."""
+        return at_chance(self.history, self._network.architecture)
 
     @property
     def epochs_done(self) -> int:
@@ -246,7 +252,8 @@ class SweepResults:
 
         Columns: ``config`` (the index), ``name``, every configuration key used by any
         configuration, ``epochs`` (completed), ``loss``, ``train_acc``, ``val_loss``,
-        ``val_acc`` (NaN where there is none), ``seconds`` and ``status`` ("ok" or
+        ``val_acc`` (NaN where there is none), ``seconds`` and ``status`` ("ok", "ok, at
+        chance" for a classifier no better than guessing, or
         "diverged in epoch N").
         """
         keys = list(
@@ -264,9 +271,7 @@ class SweepResults:
                 val_loss=result.val_loss,
                 val_acc=result.val_acc,
                 seconds=round(result.seconds, 3),
-                status=(
-                    "ok" if result.status == "ok" else f"diverged in epoch {result.diverged_epoch}"
-                ),
+                status=_status(result),
             )
             rows.append(row)
         return rows
@@ -374,6 +379,12 @@ def outcome_batch_size(trial: Trial) -> int:
     if trial.batch_size is None:
         raise ValueError("a trial's batch size is resolved when the sweep is planned")
     return trial.batch_size
+
+
+def _status(result: SweepResult) -> str:
+    if result.status != "ok":
+        return f"diverged in epoch {result.diverged_epoch}"
+    return "ok, at chance" if result.at_chance else "ok"
 
 
 def _shown(value):

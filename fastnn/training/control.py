@@ -38,6 +38,7 @@ class Control:
     callbacks: tuple[Any, ...]
     verbose: int
     schedule: Schedule | str | None
+    blas_threads: int | None = 1
 
     @property
     def monitor_needs_validation(self):
@@ -74,6 +75,7 @@ class Control:
         verbose,
         schedule,
         is_classifier,
+        blas_threads=1,
     ):
         if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real):
             raise TypeError(f"validation_split must be a fraction, got {validation_split!r}")
@@ -116,6 +118,7 @@ class Control:
             callbacks,
             int(verbose),
             schedule,
+            None if blas_threads is None else check_int("blas_threads", blas_threads, minimum=1),
         )
 
 

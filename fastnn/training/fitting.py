@@ -12,6 +12,7 @@ from numpy.typing import ArrayLike, NDArray
 from fastnn import kernels
 from fastnn import optimizers as optimizers_module
 from fastnn.network.state import NetworkState
+from fastnn.training.advice import blas_threads, warn_if_at_chance, warn_if_unscaled
 from fastnn.training.control import Callbacks, Control, EarlyStopping, epoch_line, progress_bar
 from fastnn.training.engine import EpochRunner, epoch_order, record_epoch, steps_per_epoch
 from fastnn.training.history import History
@@ -47,6 +48,7 @@ def fit(
         )
     X = architecture.inputs(X)
     T = architecture.targets(T, X.shape[0])
+    warn_if_unscaled(X)
     identity = np.arange(X.shape[0])
     validation = None
     if control.validation_split:
@@ -83,43 +85,47 @@ def fit(
     history = History()
     order = identity.copy()
     try:
-        run = EpochRunner(network, X, T, batch_size, optimizer, n_rows, schedule)
-        watch = EarlyStopping(control, network, optimizer) if control.early_stopping else None
-        callbacks.train_begin()
-        for epoch in range(1, epochs + 1):
-            callbacks.epoch_begin(epoch)
-            if schedule is not None:
-                schedule.start_epoch(optimizer, architecture.dtype)
-            epoch_order(network.rng, identity, order, shuffle)
-            bar = progress_bar(n_rows, epoch, epochs) if progress else None
-            started = time.perf_counter()
-            try:
-                step_losses, correct = run.epoch(order, epoch, bar)
-            finally:
-                if bar is not None:
-                    bar.close()
-            seconds = time.perf_counter() - started
-            record_epoch(history, network, step_losses, batch_size, n_rows, correct, validation)
-            history.lr.append(float(optimizer.lr))
-            if schedule is not None:
-                schedule.end_epoch(history)
-            if control.verbose:
-                print(epoch_line(epoch, epochs, history, n_rows / seconds), flush=True)
-            stop = watch is not None and watch.update(epoch, history)
-            stop = callbacks.epoch_end(epoch, history) or stop
-            if stop:
-                history.stopped_epoch = epoch
-                break
-        if watch is not None:
-            watch.finish(history)
-        if history.kept_epoch is None:
-            history.kept_epoch = len(history.loss)
-        callbacks.train_end(history)
+        # One BLAS thread by default: the same bits everywhere, and no collapse when
+        # BLAS threads and other work share the cores (docs/training.md).
+        with blas_threads(control.blas_threads):
+            run = EpochRunner(network, X, T, batch_size, optimizer, n_rows, schedule)
+            watch = EarlyStopping(control, network, optimizer) if control.early_stopping else None
+            callbacks.train_begin()
+            for epoch in range(1, epochs + 1):
+                callbacks.epoch_begin(epoch)
+                if schedule is not None:
+                    schedule.start_epoch(optimizer, architecture.dtype)
+                epoch_order(network.rng, identity, order, shuffle)
+                bar = progress_bar(n_rows, epoch, epochs) if progress else None
+                started = time.perf_counter()
+                try:
+                    step_losses, correct = run.epoch(order, epoch, bar)
+                finally:
+                    if bar is not None:
+                        bar.close()
+                seconds = time.perf_counter() - started
+                record_epoch(history, network, step_losses, batch_size, n_rows, correct, validation)
+                history.lr.append(float(optimizer.lr))
+                if schedule is not None:
+                    schedule.end_epoch(history)
+                if control.verbose:
+                    print(epoch_line(epoch, epochs, history, n_rows / seconds), flush=True)
+                stop = watch is not None and watch.update(epoch, history)
+                stop = callbacks.epoch_end(epoch, history) or stop
+                if stop:
+                    history.stopped_epoch = epoch
+                    break
+            if watch is not None:
+                watch.finish(history)
+            if history.kept_epoch is None:
+                history.kept_epoch = len(history.loss)
+            callbacks.train_end(history)
     except BaseException as error:
         # Whatever stops a run (a divergence, a callback's error, Ctrl-C), the
         # epochs that completed are not lost: they travel with the exception.
         attach_history(error, history)
         raise
+    warn_if_at_chance(history, architecture)
     return history
 
 
