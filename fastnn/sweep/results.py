@@ -103,7 +103,9 @@ class SweepResult:
     @property
     def at_chance(self) -> bool:
         """bool: a classifier that ended no better than guessing (unscaled inputs?)."""
-        return at_chance(self.history, self._network.architecture)
+        steps = self.history.epoch_steps[-1] if self.history.epoch_steps else 0
+        rows = steps * self.batch_size  # the last batch may be short: close enough
+        return at_chance(self.history, self._network.architecture, rows)
 
     @property
     def epochs_done(self) -> int:

@@ -25,8 +25,13 @@ __all__ = ["TrainingWarning", "blas_threads", "warn_if_at_chance", "warn_if_unsc
 UNSCALED_RMS = 10.0
 #: Rows sampled (evenly) for that check: cheap on any data set.
 SCALE_SAMPLE_ROWS = 1024
-#: A classifier's training accuracy within this factor of 1/classes is "at chance".
+#: A classifier's training accuracy within this factor of 1/classes, with a loss no
+#: lower than this fraction of ln(classes) (guessing's cross-entropy), is "at chance"...
 CHANCE_FACTOR = 1.25
+CHANCE_LOSS_FRACTION = 0.9
+#: ...judged only on epochs of at least this many rows (and ten per class): a handful
+#: of rows says nothing.
+CHANCE_MIN_ROWS = 100
 
 
 class TrainingWarning(UserWarning):
@@ -52,17 +57,22 @@ def warn_if_unscaled(X: NDArray[Any], name: str = "X") -> None:
         )
 
 
-def at_chance(history: History, architecture: Architecture) -> bool:
-    """True if a softmax classifier's last epoch classified no better than chance."""
+def at_chance(history: History, architecture: Architecture, n_rows: int) -> bool:
+    """True if a softmax classifier's last epoch of ``n_rows`` rows did no better than guessing."""
     if architecture.loss_code != codes.SOFTMAX_CE or not history.train_acc:
         return False
     classes = architecture.sizes[-1]
-    return history.train_acc[-1] <= CHANCE_FACTOR / classes
+    if n_rows < max(CHANCE_MIN_ROWS, 10 * classes):
+        return False
+    return (
+        history.train_acc[-1] <= CHANCE_FACTOR / classes
+        and history.loss[-1] >= CHANCE_LOSS_FRACTION * math.log(classes)
+    )
 
 
-def warn_if_at_chance(history: History, architecture: Architecture) -> None:
+def warn_if_at_chance(history: History, architecture: Architecture, n_rows: int) -> None:
     """Warn once if training ended no better than guessing."""
-    if not at_chance(history, architecture):
+    if not at_chance(history, architecture, n_rows):
         return
     classes = architecture.sizes[-1]
     loss = history.loss[-1]

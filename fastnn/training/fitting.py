@@ -125,7 +125,7 @@ def fit(
         # epochs that completed are not lost: they travel with the exception.
         attach_history(error, history)
         raise
-    warn_if_at_chance(history, architecture)
+    warn_if_at_chance(history, architecture, n_rows)
     return history
 
 
