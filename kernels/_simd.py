@@ -380,9 +380,7 @@ def vnonzero_mask(typingctx, array, offset, count, lanes):
             load = builder.load(builder.bitcast(address, vector_type.as_pointer()))
             load.align = alignment
             nonzero = builder.fcmp_unordered("!=", load, zero)
-            piece = builder.zext(
-                builder.bitcast(nonzero, ir.IntType(lanes_value)), ir.IntType(64)
-            )
+            piece = builder.zext(builder.bitcast(nonzero, ir.IntType(lanes_value)), ir.IntType(64))
             if start:
                 piece = builder.shl(piece, ir.Constant(ir.IntType(64), start))
             bits = builder.or_(bits, piece)
