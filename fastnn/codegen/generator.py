@@ -67,6 +67,8 @@ REGISTER_PREFETCH_STEPS = 16
 # vectors of one step of the loops over a layer's values.
 MERGE_VECTORS = 8
 BLOCK_VECTORS = 4
+# A pass needing more tiles of registers than this streams whole rows instead.
+MAX_TILES = 2
 # Hidden activations computed on whole vectors; the others go unit by unit through
 # the generic loop's scalar code.
 _VECTOR_ACTIVATIONS = (RELU, IDENTITY, LEAKY_RELU)
@@ -932,10 +934,57 @@ class _Generator:
                 self._over_nonzero("XF", ["xbase"], layer.fan_in, body)
             else:
                 self._over_all(layer.fan_in, body)
-            for (start, _), total in zip(chunks, sums):
+            for (start, _), total in zip(chunks, sums, strict=True):
                 self.store("acts", _plus(layer.unit, start), total)
 
-        self.over_tiles(layer.fan_out, self.sum_tile, tile)
+        if self.streams(layer.fan_out, self.sum_tile):
+            wide = layer.fan_in >= WIDE_INPUT
+            self._stream_rows(layer, "X[row, i]", ("XF", ["xbase"]) if wide else None)
+        else:
+            self.over_tiles(layer.fan_out, self.sum_tile, tile)
+
+    def streams(self, width, capacity):
+        """Whether a pass over ``width`` outputs streams rows instead of tiling them.
+
+        Tiles keep the running sums in registers, but each tile walks every row
+        again, a short piece of each: past a few tiles, the pieces of a row
+        4 KB apart defeat the prefetchers, and reading each row once, whole,
+        with the sums in ``acts`` (L1), is faster.
+        """
+        return len(pieces(width, self.V)) > capacity * MAX_TILES
+
+    def _stream_rows(self, layer, input_expression, nonzero):
+        """Emit ``acts[layer] = b + sum_i input_i * W[i]``, one whole row at a time.
+
+        ``nonzero`` is ``(array, bases)`` to visit only the rows of nonzero
+        inputs, or None for every row.
+        """
+        w = self.w
+        unit = layer.unit
+
+        def start(offset, width):
+            self.store(
+                "acts", _plus(unit, offset), self.load("theta", _plus(layer.b, offset), width)
+            )
+
+        self.over_blocks(layer.fan_out, start)
+
+        def add(offset, width):
+            row = self.load("theta", _plus("wrow", offset), width)
+            total = self.load("acts", _plus(unit, offset), width)
+            self.store(
+                "acts", _plus(unit, offset), f"vfma({self.splat('ai', width)}, {row}, {total})"
+            )
+
+        def body():
+            w(f"wrow = {layer.w} + i * {layer.fan_out}")
+            w(f"ai = {input_expression}")
+            self.over_blocks(layer.fan_out, add)
+
+        if nonzero is None:
+            self._over_all(layer.fan_in, body)
+        else:
+            self._over_nonzero(nonzero[0], nonzero[1], layer.fan_in, body)
 
     def _start_sums(self, layer, chunks):
         sums = []
@@ -950,7 +999,7 @@ class _Generator:
         def body():
             w(f"wrow = {layer.w} + i * {layer.fan_out}")
             w(f"ai = {input_expression}")
-            for (start, width), total in zip(chunks, sums):
+            for (start, width), total in zip(chunks, sums, strict=True):
                 row = self.load("theta", _plus("wrow", start), width)
                 w(f"{total} = vfma({self.splat('ai', width)}, {row}, {total})")
 
@@ -990,11 +1039,19 @@ class _Generator:
                 self._over_nonzero("acts", [previous.unit], layer.fan_in, body)
             else:
                 self._over_all(layer.fan_in, body)
-            for (start, width), value in zip(chunks, sums):
+            for (start, width), value in zip(chunks, sums, strict=True):
                 if vector_activation:
                     value = self.apply_activation(layer.activation, value, width)
                 self.store("acts", _plus(layer.unit, start), value)
 
+        if self.streams(layer.fan_out, self.sum_tile):
+            skip = self._skips_inactive(previous)
+            self._stream_rows(
+                layer, f"acts[{previous.unit} + i]", ("acts", [previous.unit]) if skip else None
+            )
+            if layer.activation is not None:
+                self.activate_in_place(layer)
+            return
         self.over_tiles(layer.fan_out, self.sum_tile, tile)
         if layer.activation is not None and not vector_activation:
             self.activate_in_place(layer)
@@ -1062,9 +1119,9 @@ class _Generator:
             for start, width in chunks:
                 rows.append(self.fresh("w"))
                 w(f"{rows[-1]} = {self.load('theta', _plus('wrow', start), width)}")
-            dot = " + ".join(f"vsum(vmul({r}, {d}))" for r, d in zip(rows, dnames))
+            dot = " + ".join(f"vsum(vmul({r}, {d}))" for r, d in zip(rows, dnames, strict=True))
             w(f"deltas[{source} + i] = {scale(dot)}")
-            for (start, width), old, d in zip(chunks, rows, dnames):
+            for (start, width), old, d in zip(chunks, rows, dnames, strict=True):
                 self.store("theta", _plus("wrow", start), row_update(old, d, start, width))
 
         def streamed_body():
@@ -1097,7 +1154,7 @@ class _Generator:
             self._over_nonzero("acts", [source], layer.fan_in, body)
         else:
             self._over_all(layer.fan_in, body)
-        self._update_bias(layer, list(zip(chunks, dnames)) if held else None)
+        self._update_bias(layer, list(zip(chunks, dnames, strict=True)) if held else None)
 
     def _update_bias(self, layer, held=None):
         """Emit the update of ``layer``'s bias from its deltas (``held``: their vector names)."""
@@ -1142,7 +1199,7 @@ class _Generator:
             def body():
                 w(f"wrow = {layer.w} + i * {layer.fan_out}")
                 w("xi = X[row, i]")
-                for (start, width), d in zip(chunks, dnames):
+                for (start, width), d in zip(chunks, dnames, strict=True):
                     old = self.fresh("w")
                     w(f"{old} = {self.load('theta', _plus('wrow', start), width)}")
                     if self.plain:
@@ -1154,7 +1211,27 @@ class _Generator:
 
             self._over_all(layer.fan_in, body)
 
-        self.over_tiles(layer.fan_out, self.fused_tile, tile)
+        if self.streams(layer.fan_out, self.fused_tile):
+
+            def one(offset, width):
+                old = self.fresh("w")
+                d = self.load("deltas", _plus(layer.unit, offset), width)
+                w(f"{old} = {self.load('theta', _plus('wrow', offset), width)}")
+                if self.plain:
+                    new = f"vfma({self.splat('nlr * xi', width)}, {d}, {old})"
+                else:
+                    gradient = f"vmul({self.splat('xi', width)}, {d})"
+                    new = self.update(old, gradient, _plus("wrow", offset), width)
+                self.store("theta", _plus("wrow", offset), new)
+
+            def rows():
+                w(f"wrow = {layer.w} + i * {layer.fan_out}")
+                w("xi = X[row, i]")
+                self.over_blocks(layer.fan_out, one)
+
+            self._over_all(layer.fan_in, rows)
+        else:
+            self.over_tiles(layer.fan_out, self.fused_tile, tile)
         self._update_bias(layer)
 
     def _load_deltas(self, layer, chunks):
@@ -1187,7 +1264,7 @@ class _Generator:
                 w(f"wrow = {layer.w} + i * {layer.fan_out}")
                 w("xi = X[row, i]")
                 w("xn = X[nxt, i]")
-                for (start, width), d, total in zip(chunks, dnames, sums):
+                for (start, width), d, total in zip(chunks, dnames, sums, strict=True):
                     old = self.fresh("w")
                     w(f"{old} = {self.load('theta', _plus('wrow', start), width)}")
                     if self.plain:
@@ -1203,10 +1280,47 @@ class _Generator:
                 self._over_nonzero("XF", ["xbase", "nbase"], layer.fan_in, body)
             else:
                 self._over_all(layer.fan_in, body)
-            for (start, _), total in zip(chunks, sums):
+            for (start, _), total in zip(chunks, sums, strict=True):
                 self.store("acts", _plus(layer.unit, start), total)
 
-        self.over_tiles(layer.fan_out, self.fused_tile, tile)
+        if not self.streams(layer.fan_out, self.fused_tile):
+            self.over_tiles(layer.fan_out, self.fused_tile, tile)
+            return
+        # Whole rows: the next sample's sums start from the updated bias, in acts.
+        unit = layer.unit
+        self.over_blocks(
+            layer.fan_out,
+            lambda o, n: self.store(
+                "acts", _plus(unit, o), self.load("theta", _plus(layer.b, o), n)
+            ),
+        )
+
+        def one(offset, width):
+            old = self.fresh("w")
+            w(f"{old} = {self.load('theta', _plus('wrow', offset), width)}")
+            d = self.load("deltas", _plus(unit, offset), width)
+            if self.plain:
+                new = self.fresh("u")
+                w(f"{new} = vfma({self.splat('nlr * xi', width)}, {d}, {old})")
+            else:
+                gradient = f"vmul({self.splat('xi', width)}, {d})"
+                new = self.update(old, gradient, _plus("wrow", offset), width)
+            self.store("theta", _plus("wrow", offset), new)
+            total = self.load("acts", _plus(unit, offset), width)
+            self.store(
+                "acts", _plus(unit, offset), f"vfma({self.splat('xn', width)}, {new}, {total})"
+            )
+
+        def rows():
+            w(f"wrow = {layer.w} + i * {layer.fan_out}")
+            w("xi = X[row, i]")
+            w("xn = X[nxt, i]")
+            self.over_blocks(layer.fan_out, one)
+
+        if self.plain and layer.fan_in >= WIDE_INPUT:
+            self._over_nonzero("XF", ["xbase", "nbase"], layer.fan_in, rows)
+        else:
+            self._over_all(layer.fan_in, rows)
 
     # ------------------------------------------------------------ register mode
 
