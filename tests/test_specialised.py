@@ -219,14 +219,33 @@ def test_a_non_finite_loss_stops_before_its_update(sizes):
     assert not np.isfinite(got[3][17])
 
 
-def test_auto_uses_the_generated_loop_for_large_fits_only(monkeypatch):
-    minimum = codegen.SPECIALISE_MIN_ROWS
-    assert not codegen.uses_generated_loop("auto", "numba", minimum - 1, [0.0])
-    assert codegen.uses_generated_loop("auto", "numba", minimum, [0.0])
-    assert not codegen.uses_generated_loop(False, "numba", 10**9, [0.0])
-    assert codegen.uses_generated_loop(True, "numba", 1, [0.0])
-    assert not codegen.uses_generated_loop(True, "numpy", 10**9, [0.0])
-    assert not codegen.uses_generated_loop(True, "numba", 10**9, [0.5])
+def test_auto_uses_the_generated_loop_once_the_fit_pays_for_its_compile():
+    spec = _spec_of([784, 40, 10], "relu", "softmax", "float32", "sgd")
+    samples = codegen.break_even_samples(spec)
+    # the estimated compile over the estimated time saved per sample
+    saved = codegen.policy.saved_seconds_per_sample(spec)
+    assert samples * saved >= codegen.compile_seconds_estimate(spec) > (samples - 1) * saved
+    rows = 60_000
+    epochs = -(-samples // rows)
+    assert not codegen.uses_generated_loop("auto", "numba", rows, [0.0], epochs - 1, spec)
+    assert codegen.uses_generated_loop("auto", "numba", rows, [0.0], epochs, spec)
+    assert codegen.uses_generated_loop("auto", "numba", samples, [0.0], 1, spec)
+    assert not codegen.uses_generated_loop("auto", "numba", samples - 1, [0.0], 1, spec)
+    assert not codegen.uses_generated_loop(False, "numba", 10**9, [0.0], 1, spec)
+    assert codegen.uses_generated_loop(True, "numba", 1, [0.0], 1, spec)
+    assert not codegen.uses_generated_loop(True, "numpy", 10**9, [0.0], 1, spec)
+    assert not codegen.uses_generated_loop(True, "numba", 10**9, [0.5], 1, spec)
+    assert not codegen.uses_generated_loop(True, "numba", 10**9, [0.0], 1, None)
+
+
+def test_auto_waits_longer_for_layouts_that_save_less_or_compile_longer():
+    small = _spec_of([2, 10, 1], "relu", "identity", "float64", "sgd")
+    mnist = _spec_of([784, 40, 10], "relu", "softmax", "float32", "sgd")
+    adam = _spec_of([784, 40, 10], "relu", "softmax", "float32", "adam")
+    # a tiny network saves little per sample: far more samples before it pays
+    assert codegen.break_even_samples(small) > 10 * codegen.break_even_samples(mnist)
+    # Adam's fused update saves more per sample than plain SGD's
+    assert codegen.break_even_samples(adam) < codegen.break_even_samples(mnist)
 
 
 def test_generated_source_is_cached_on_disk_and_reused(tmp_path):
@@ -247,8 +266,9 @@ def test_generated_source_is_cached_on_disk_and_reused(tmp_path):
     ]
     assert runs[0] == ["0", "1"]  # compiled the first time
     assert runs[1] == ["1", "0"]  # loaded from the cache the second time
-    files = sorted(path.name for path in tmp_path.glob("fastnn_generated_*.py"))
+    files = sorted(path.name for path in tmp_path.glob("fastnn_*.py"))
     assert len(files) == 1
+    assert files[0].startswith("fastnn_6-5-2_float64_sgd_relu_softmax_")  # says what it holds
     source = (tmp_path / files[0]).read_text()
     assert "Network 6-5-2" in source
 
@@ -258,7 +278,7 @@ def test_an_edited_cache_file_is_regenerated(tmp_path, monkeypatch):
     spec = _spec_of([4, 3, 2], "relu", "softmax", "float64", "sgd")
     text = loop_cache.source_text(spec)
     loop_cache._import(spec)
-    (path,) = tmp_path.glob("fastnn_generated_*.py")
+    (path,) = tmp_path.glob("fastnn_*.py")
     path.write_text("raise RuntimeError('tampered')\n")
     for name in [n for n in sys.modules if n.startswith("fastnn_generated_")]:
         monkeypatch.delitem(sys.modules, name)

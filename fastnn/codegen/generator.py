@@ -299,6 +299,20 @@ def register_mode(spec):
     return hidden_rows and small and total <= spec.registers // 2
 
 
+def streams_any(spec):
+    """Whether a pass of the loop for ``spec`` streams whole rows (a layer too wide for tiles)."""
+    writer = _Generator(spec)
+    if writer.registers_mode:
+        return False
+    first = writer.layers[0]
+    wide = [
+        writer.streams(layer.fan_out, writer.sum_tile)
+        for layer in writer.layers
+        if not layer.column
+    ]
+    return any(wide) or (not first.column and writer.streams(first.fan_out, writer.fused_tile))
+
+
 def source(spec):
     """Return the Python source of a module defining ``train_epoch`` for ``spec``.
 
@@ -387,8 +401,9 @@ class _Generator:
     # ------------------------------------------------------------ small helpers
 
     def fresh(self, stem):
+        # An underscore before the number: "k1" or "b2" would be Adam's constants.
         self.names += 1
-        return f"{stem}{self.names}"
+        return f"{stem}_{self.names}"
 
     def c(self, value):
         # A float constant in the network's dtype.

@@ -287,10 +287,10 @@ def _group_key(trial: Trial, n_rows: int) -> tuple[Any, ...]:
     """What networks must share to train in one kernel call."""
     network, opt = trial.network, trial.optimizer
     architecture = network.architecture
-    spec = None
+    loop_key = None
     if trial.batch_size == 1:
         hyper = opt.hyper_vector(architecture.dtype)
-        spec = sample_loop(network, opt.code, hyper, n_rows).spec
+        loop_key = sample_loop(network, opt.code, hyper, n_rows, trial.epochs).key
     return (
         network.backend,
         architecture.layout.tobytes(),
@@ -298,7 +298,7 @@ def _group_key(trial: Trial, n_rows: int) -> tuple[Any, ...]:
         architecture.dtype.name,
         trial.batch_size,
         opt.code,
-        spec,
+        loop_key,
     )
 
 

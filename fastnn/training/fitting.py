@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from fastnn import kernels
+from fastnn import codegen, kernels
 from fastnn import optimizers as optimizers_module
+from fastnn.network import inference
 from fastnn.network.state import NetworkState
 from fastnn.training.control import Control, EarlyStopping, epoch_line, progress_bar
 from fastnn.training.engine import EpochRunner, epoch_order, record_epoch
@@ -69,7 +71,18 @@ def fit(
 
     history = History()
     order = identity.copy()
-    run = EpochRunner(network, X, T, batch_size, optimizer, n_rows, control.schedule)
+    run = EpochRunner(network, X, T, batch_size, optimizer, n_rows, control.schedule, epochs)
+    # Compile (or load) what the epochs run before the first one starts its clock, saying
+    # so when that is a compile: the epoch times and samples/s count training only.
+    with codegen.CompileWatch(_compile_notice(control.verbose, progress)) as watch:
+        run.compile_ahead(watch)
+        if validation is not None and network.backend == "numba":
+            dtype = architecture.dtype.name
+            watch.run(
+                f"fastnn's validation pass for {dtype}",
+                kernels.predict,
+                lambda: inference.loss_and_correct(network, validation[0][:1], validation[1][:1]),
+            )
     watch = EarlyStopping(control, network, optimizer) if control.early_stopping else None
     for epoch in range(1, epochs + 1):
         if control.schedule is not None:
@@ -98,6 +111,15 @@ def fit(
     if watch is not None:
         watch.finish(history)
     return history
+
+
+def _compile_notice(verbose: Any, progress: bool) -> Any:
+    """Where the "compiling ..." line goes: stdout with ``verbose``, stderr with a bar."""
+    if verbose:
+        return lambda line: print(line, flush=True)
+    if progress:
+        return lambda line: print(line, file=sys.stderr, flush=True)
+    return None
 
 
 def checked_validation_data(
