@@ -25,7 +25,6 @@ import pytest
 
 from fastnn import MLP, optimizers
 from fastnn.codegen import cache as loop_cache
-from fastnn.codegen import generator
 from fastnn.kernels import _cache
 
 ROOT = Path(__file__).resolve().parent.parent
