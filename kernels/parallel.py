@@ -35,7 +35,8 @@ def train_models_sample(group, members, done):
     Networks of one :func:`.train.sample_variant` run in one call of
     :func:`sample_models_kernel`; a mix of variants runs as one call per variant.
     """
-    variants = [sample_variant(group, member_row_of(members, m)) for m in range(len(done))]
+    count = members.theta.shape[0]  # done may be longer: its first entries are written
+    variants = [sample_variant(group, member_row_of(members, m)) for m in range(count)]
     kinds = sorted(set(variants))
     if len(kinds) == 1:
         sample_models_kernel(*kinds[0])(group, members, done)

@@ -410,7 +410,9 @@ def sample_epoch_kernel(plain_sgd, dropping):
         last_units = np.uint64(layout[layout.shape[0] - 1, UNIT_OFFSET])
         y_row = y[0]
         unsigned_layout = layout.astype(np.uint64)
-        keep = np.ones(acts.shape[0], dtype=acts.dtype)
+        # The dropout factors; without dropout never read (any array of that type will
+        # do, and allocating one would compile np.ones into the loop for nothing).
+        keep = np.ones(acts.shape[0], dtype=acts.dtype) if dropping else acts
         key = dropout_key[0]
         # Plain SGD on a wide first layer pipelines it: its forward pass for step
         # s + 1 runs inside step s's update (_sgd_input_layer), so each step starts

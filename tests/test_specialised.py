@@ -268,7 +268,7 @@ def test_generated_source_is_cached_on_disk_and_reused(tmp_path):
     assert runs[1] == ["1", "0"]  # loaded from the cache the second time
     files = sorted(path.name for path in tmp_path.glob("fastnn_*.py"))
     assert len(files) == 1
-    assert files[0].startswith("fastnn_6-5-2_float64_sgd_relu_softmax_")  # says what it holds
+    assert files[0].startswith("fastnn_6-5-2_float32_sgd_relu_softmax_")  # says what it holds
     source = (tmp_path / files[0]).read_text()
     assert "Network 6-5-2" in source
 
