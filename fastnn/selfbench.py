@@ -556,7 +556,7 @@ def run(
         (f"batch {batch}", batch, "auto") for batch in settings.compile_batches
     ]
     if settings.compile_generated:
-        # The loop generated for the layout (per-sample fits of 10,000 rows or more).
+        # The loop generated for the layout (large per-sample fits use it by default).
         kinds.append(("per sample, generated loop", 1, True))
     for kind, batch, specialise in kinds:
         times = first_fit_seconds(
