@@ -28,12 +28,14 @@ import numpy as np
 from fastnn.codegen import cache, policy
 from fastnn.codegen.generator import Spec
 from fastnn.codegen.policy import break_even_samples, compile_seconds_estimate
+from fastnn.kernels._cache import KernelCacheWarning
 
 __all__ = [
+    "CompileWatch",
+    "KernelCacheWarning",
     "SampleLoop",
     "Spec",
     "break_even_samples",
-    "CompileWatch",
     "compile_notices",
     "compile_seconds_estimate",
     "loop_source",

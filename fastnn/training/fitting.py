@@ -74,11 +74,11 @@ def fit(
     run = EpochRunner(network, X, T, batch_size, optimizer, n_rows, control.schedule, epochs)
     # Compile (or load) what the epochs run before the first one starts its clock, saying
     # so when that is a compile: the epoch times and samples/s count training only.
-    with codegen.CompileWatch(_compile_notice(control.verbose, progress)) as watch:
-        run.compile_ahead(watch)
+    with codegen.CompileWatch(_compile_notice(control.verbose, progress)) as compiling:
+        run.compile_ahead(compiling)
         if validation is not None and network.backend == "numba":
             dtype = architecture.dtype.name
-            watch.run(
+            compiling.run(
                 f"fastnn's validation pass for {dtype}",
                 kernels.predict,
                 lambda: inference.loss_and_correct(network, validation[0][:1], validation[1][:1]),
