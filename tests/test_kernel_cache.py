@@ -443,3 +443,52 @@ def test_import_version_and_fit_work_with_no_writable_cache_anywhere(tmp_path, h
     for path in [site, *site.rglob("*")]:
         if path.is_dir():
             path.chmod(0o755)
+
+
+# --------------------------------------------------------------------------- compile notices
+
+
+def test_fit_says_once_before_the_first_epoch_that_it_compiles(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FASTNN_KERNEL_CACHE", str(tmp_path))
+    rng = np.random.default_rng(0)
+    X, y = rng.random((30, 3)), rng.integers(0, 2, 30)
+    # a layout no other test trains: its loop compiles here
+    net = MLP([3, 7, 2], hidden="tanh", dtype="float64", seed=0, specialise=True)
+    net.fit(X, y, epochs=2, verbose=1)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("compiling the loop generated for 3-7-2 float64, sgd, once; ")
+    assert "cached in" in lines[0] or "memory" in lines[0]
+    assert [line for line in lines if line.startswith("compiling")] == [lines[0]]
+    assert lines[1].startswith("epoch 1/2") and lines[2].startswith("epoch 2/2")
+    # compiled now: nothing to say
+    MLP([3, 7, 2], hidden="tanh", dtype="float64", seed=1, specialise=True).fit(X, y, verbose=1)
+    assert not any(line.startswith("compiling") for line in capsys.readouterr().out.splitlines())
+
+
+def test_the_command_line_notes_compilation_only_when_it_happened(tmp_path, monkeypatch, capsys):
+    from fastnn import codegen
+    from fastnn.cli import main
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "data.npz"
+    np.savez(data, x_train=rng.random((40, 3)), t_train=rng.integers(0, 2, 40))
+    command = ["train", "--data", str(data), "--sizes", "4", "--epochs", "1", "--quiet"]
+    run = codegen.CompileWatch.run
+
+    def as_if_compiling(self, description, kernel, call):
+        # what a compile looks like to the watch, without the wait
+        self._current = (description, kernel)
+        self._on_start()
+        self._on_end()
+        return run(self, description, kernel, call)
+
+    monkeypatch.setattr(codegen.CompileWatch, "run", as_if_compiling)
+    assert main(command) == 0
+    out = capsys.readouterr().out
+    compiling = [line for line in out.splitlines() if "compiling" in line]
+    assert len(compiling) == 1 and compiling[0].startswith("fastnn train: compiling ")
+    assert "including compilation" in out.splitlines()[-1]
+    monkeypatch.setattr(codegen.CompileWatch, "run", run)
+    main(command)  # compiled already: a fit like any other
+    out = capsys.readouterr().out
+    assert "compiling" not in out and "including compilation" not in out

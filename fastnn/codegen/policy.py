@@ -14,9 +14,10 @@ depend on the machine's load or on what happens to be cached:
 - the compile: :data:`COMPILE_SECONDS_PER_LINE` per line of the generated
   source (its length, and so Numba's work, is bounded whatever the widths);
 - the time saved per sample: :data:`SAVED_NS_PER_SAMPLE`, plus
-  :data:`SAVED_NS_PER_MAC` per multiply-add of the forward pass, plus, for an
-  optimizer with state, :data:`SAVED_NS_PER_PARAMETER` (the generated loop fuses
-  its update into backprop); less, by :data:`STREAMED_SHARE`, when a layer is too
+  :data:`SAVED_NS_PER_MAC` per multiply-add of the forward pass (an image-wide input
+  layer's counted at :data:`NONZERO_SHARE`), plus, for an optimizer with state,
+  :data:`SAVED_NS_PER_PARAMETER` (the generated loop fuses its update into
+  backprop); less, as :data:`REGISTER_VECTORS` over its width, for a layer too
   wide to keep its sums in registers.
 
 The constants are lower bounds of what ``bench/bench_cold_start.py``'s
@@ -30,6 +31,7 @@ import functools
 
 from fastnn.codegen import generator
 from fastnn.kernels import codes
+from fastnn.kernels.tuning import WIDE_INPUT
 
 __all__ = [
     "break_even_samples",
@@ -38,17 +40,24 @@ __all__ = [
     "saved_seconds_per_sample",
 ]
 
-#: CPU seconds Numba takes per line of a generated module (measured 0.011-0.017).
-COMPILE_SECONDS_PER_LINE = 0.017
+#: CPU seconds Numba takes per line of a generated module (measured 0.009-0.018).
+COMPILE_SECONDS_PER_LINE = 0.018
 #: Time the generated loop saves per sample, whatever the network (the generic
 #: loop's per-sample and per-layer bookkeeping), in nanoseconds.
 SAVED_NS_PER_SAMPLE = 60.0
-#: ... and per multiply-add of the forward pass (sums in registers, exact vectors).
-SAVED_NS_PER_MAC = 0.09
-#: ... and per parameter for an optimizer with state (Adam, RMSProp, momentum...).
-SAVED_NS_PER_PARAMETER = 0.05
-#: The share of the per-multiply-add saving left when a layer streams its rows.
-STREAMED_SHARE = 0.25
+#: ... and per multiply-add of the forward pass (sums in registers, exact vectors;
+#: measured 0.19 on 784-40-10 over Fashion-MNIST, 0.46 on 64-64-10 over dense inputs).
+SAVED_NS_PER_MAC = 0.16
+#: The share of an image-wide input layer's multiply-adds taken as done: both loops skip
+#: zero inputs, and about half the pixels of MNIST-like images are zero.
+NONZERO_SHARE = 0.5
+#: ... and per parameter for an optimizer with state (Adam, RMSProp, momentum...:
+#: measured 0.23 on 784-40-10 with Adam).
+SAVED_NS_PER_PARAMETER = 0.1
+#: Layers wider than this many vectors keep less of their sums in registers: their
+#: saving per multiply-add falls as REGISTER_VECTORS / width (measured: 0.09 per
+#: multiply-add at 25 vectors, 0.05 at 32 and 64, 0.03 at 128).
+REGISTER_VECTORS = 6
 
 
 def plain_sgd(opt_code, hyper):
@@ -70,11 +79,15 @@ def compile_seconds_estimate(spec):
 def saved_seconds_per_sample(spec):
     """A lower bound of the time the generated loop saves per sample over the generic one."""
     sizes = spec.sizes
-    macs = sum(fan_in * fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True))
-    per_mac = SAVED_NS_PER_MAC * (STREAMED_SHARE if generator.streams_any(spec) else 1.0)
-    saved = SAVED_NS_PER_SAMPLE + per_mac * macs
+    products = [fan_in * fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True)]
+    saved = SAVED_NS_PER_SAMPLE
+    for layer, macs in enumerate(products):
+        if layer == 0 and sizes[0] >= WIDE_INPUT:
+            macs *= NONZERO_SHARE
+        vectors = sizes[layer + 1] / spec.lanes
+        saved += SAVED_NS_PER_MAC * min(1.0, REGISTER_VECTORS / vectors) * macs
     if generator.STATE_ROWS_USED[spec.optimizer] > 0:
-        parameters = macs + sum(sizes[1:])
+        parameters = sum(products) + sum(sizes[1:])
         saved += SAVED_NS_PER_PARAMETER * parameters
     return saved * 1e-9
 
