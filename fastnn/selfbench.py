@@ -241,7 +241,10 @@ def fastnn_trainer(
     """Return ``train(n)``: one pass of ``MLP(case.sizes, seed=0)`` over the first n rows.
 
     ``backend="numpy"`` trains fastnn's NumPy reference. Building the network is not
-    part of ``train``; the optimizer keeps its state from pass to pass.
+    part of ``train``; the optimizer keeps its state from pass to pass. Per sample it
+    trains on the loop generated for the layout (``specialise=True``): the passes are
+    the epochs of one long training, which ``specialise="auto"`` would give that loop,
+    though each pass alone is too short to pay for its compile.
     """
     from fastnn import MLP, optimizers
 
@@ -252,6 +255,7 @@ def fastnn_trainer(
         dtype=case.dtype,
         seed=0,
         backend=backend,
+        specialise=True if case.batch == 1 else "auto",
     )
     optimizer = optimizers.get(case.optimizer, lr=case.lr)
 
