@@ -55,10 +55,12 @@ class MLP(NetworkModel):
         "numpy" runs the plain NumPy reference (:mod:`fastnn.kernels.reference`).
     specialise : "auto", True or False, default "auto"
         Per-sample fits (``batch_size=1``) can run a loop generated and compiled
-        for this network's widths (several times faster on image-sized inputs;
-        compiled once per layout, then cached on disk). True always uses it,
-        False never, "auto" for fits of at least
-        ``fastnn.codegen.SPECIALISE_MIN_ROWS`` rows. Both loops compute the same
+        for this network's widths (up to several times faster per sample;
+        compiled once per layout, dtype and optimizer, a few seconds, then cached
+        on disk). True always uses it, False never, "auto" when the fit's
+        samples (rows times epochs of one call) reach the layout's break-even,
+        where the time saved pays for the compile
+        (``fastnn.codegen.break_even_samples``). Both loops compute the same
         formulas; results agree to float rounding.
     dropout : float or sequence of float, default 0.0
         Dropout rate of the hidden layers' outputs, one for all or one per hidden

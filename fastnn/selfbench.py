@@ -241,7 +241,10 @@ def fastnn_trainer(
     """Return ``train(n)``: one pass of ``MLP(case.sizes, seed=0)`` over the first n rows.
 
     ``backend="numpy"`` trains fastnn's NumPy reference. Building the network is not
-    part of ``train``; the optimizer keeps its state from pass to pass.
+    part of ``train``; the optimizer keeps its state from pass to pass. Per sample it
+    trains on the loop generated for the layout (``specialise=True``): the passes are
+    the epochs of one long training, which ``specialise="auto"`` would give that loop,
+    though each pass alone is too short to pay for its compile.
     """
     from fastnn import MLP, optimizers
 
@@ -252,6 +255,7 @@ def fastnn_trainer(
         dtype=case.dtype,
         seed=0,
         backend=backend,
+        specialise=True if case.batch == 1 else "auto",
     )
     optimizer = optimizers.get(case.optimizer, lr=case.lr)
 
@@ -556,7 +560,7 @@ def run(
         (f"batch {batch}", batch, "auto") for batch in settings.compile_batches
     ]
     if settings.compile_generated:
-        # The loop generated for the layout (per-sample fits of 10,000 rows or more).
+        # The loop generated for the layout (large per-sample fits use it by default).
         kinds.append(("per sample, generated loop", 1, True))
     for kind, batch, specialise in kinds:
         times = first_fit_seconds(

@@ -1,9 +1,10 @@
 """The one decorator every compiled kernel goes through.
 
-``cache=True`` stores machine code next to the source so a second process skips
-compilation. When the package directory is read-only (a system-wide install),
-Numba itself falls back to a per-user cache directory, and ``NUMBA_CACHE_DIR``
-overrides both.
+Compiled code is cached on disk so that a second process skips compiling, by
+:class:`fastnn.kernels._cache.KernelCache` rather than Numba's own ``cache=True``:
+the same files, but in a directory chosen at the first compile (never at import),
+only where it can be trusted, and with every failure (no usable directory, a
+corrupt entry, a full disk) turned into a warning and a compile in memory.
 
 The fastmath flags let LLVM vectorise reductions and fuse multiply-adds, but
 never assume that NaN or inf are absent: training must still see a non-finite
@@ -11,6 +12,8 @@ loss and stop.
 """
 
 import numba
+
+from ._cache import KernelCache
 
 FASTMATH_FLAGS = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
@@ -36,11 +39,17 @@ def jit(function=None, *, inline=False, parallel=False):
         The dispatcher; it compiles one specialisation per argument types.
     """
     decorate = numba.njit(
-        cache=True,
         fastmath=set(FASTMATH_FLAGS),
         nogil=True,
         error_model="numpy",
         inline="always" if inline else "never",
         parallel=parallel,
     )
-    return decorate if function is None else decorate(function)
+
+    def compiled(py_function):
+        dispatcher = decorate(py_function)
+        # Numba's hook for a dispatcher's disk cache (what cache=True sets).
+        dispatcher._cache = KernelCache(py_function)
+        return dispatcher
+
+    return compiled if function is None else compiled(function)

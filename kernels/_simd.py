@@ -346,6 +346,50 @@ def vnonzero_bits(typingctx, vector):
 
 
 @intrinsic
+def vnonzero_mask(typingctx, array, offset, count, lanes):
+    """A uint64 whose bit ``k`` is set when ``array[offset + k]`` is not zero (NaN too).
+
+    ``count`` (at most 64) and ``lanes`` are constants: the values are loaded and
+    compared ``lanes`` at a time (a register's width), each compare's bits shifted
+    into place. One call in the generated source, however many registers it
+    takes: Numba's compile time grows with the calls in a function, LLVM's much
+    less with the instructions one call emits.
+    """
+    count_value, lanes_value = _literal(count), _literal(lanes)
+    if (
+        not _float_array(array)
+        or not isinstance(offset, types.Integer)
+        or not count_value
+        or not lanes_value
+        or count_value > 64
+        or count_value % lanes_value
+    ):
+        return None
+
+    def codegen(context, builder, signature, args):
+        pointer = _element_pointer(
+            context, builder, signature.args[0], args[0], signature.args[1], args[1]
+        )
+        element = context.get_value_type(array.dtype)
+        vector_type = ir.VectorType(element, lanes_value)
+        alignment = context.get_abi_alignment(element)
+        zero = ir.Constant(vector_type, None)
+        bits = ir.Constant(ir.IntType(64), 0)
+        for start in range(0, count_value, lanes_value):
+            address = builder.gep(pointer, [ir.Constant(ir.IntType(64), start)])
+            load = builder.load(builder.bitcast(address, vector_type.as_pointer()))
+            load.align = alignment
+            nonzero = builder.fcmp_unordered("!=", load, zero)
+            piece = builder.zext(builder.bitcast(nonzero, ir.IntType(lanes_value)), ir.IntType(64))
+            if start:
+                piece = builder.shl(piece, ir.Constant(ir.IntType(64), start))
+            bits = builder.or_(bits, piece)
+        return bits
+
+    return types.uint64(array, offset, count, lanes), codegen
+
+
+@intrinsic
 def trailing_zeros(typingctx, value):
     """The index of the lowest set bit of a uint64 (64 if none)."""
     if value != types.uint64:

@@ -17,7 +17,6 @@ def _largest(values):
     return values.dtype.type(1.7976931348623157e308)
 
 
-@jit
 def first_non_finite(values):
     """Return the flat index of the first NaN or inf in ``values``, or -1 if none.
 
@@ -25,10 +24,16 @@ def first_non_finite(values):
     ----------
     values : ndarray of float32 or float64, C-contiguous, any shape
     """
+    # Always 1-D to the compiled scan: one compile per dtype, whatever the shapes
+    # checked (weights, optimizer state, data).
+    return _first_non_finite_flat(np.ascontiguousarray(values).reshape(-1))
+
+
+@jit
+def _first_non_finite_flat(flat):
     # Block by block, each block a slice looped from 0: written so, LLVM
     # vectorises with plain loads; with indices running from `start` to `stop`
     # it used gathers and was 7x slower.
-    flat = values.reshape(-1)
     largest = _largest(flat)
     for start in range(0, flat.shape[0], _BLOCK):
         block = flat[start : start + _BLOCK]

@@ -16,6 +16,8 @@ stream in every kernel and in :mod:`fastnn.kernels.reference`, whatever order or
 chunks the epoch runs in.
 """
 
+import functools
+
 import numpy as np
 
 from ._intrinsics import prefetch_row
@@ -343,9 +345,23 @@ def _sgd_input_layer(theta, layout, X, row, next_row, has_next, acts, deltas, lr
         activate_flat(layout[0, ACTIVATION], acts, out, fan_out)
 
 
-@jit
+def sample_variant(group, member):
+    """The kind of per-sample loop a network and optimizer take: ``(plain_sgd, dropping)``.
+
+    ``plain_sgd`` is SGD without momentum or weight decay (it updates ``theta``
+    inside backprop, with no optimizer step), ``dropping`` is dropout in any layer.
+    Computed in Python, from the values the compiled loop reads.
+    """
+    hyper = member.hyper
+    plain_sgd = group.opt_code == SGD and hyper[SGD_MOMENTUM] == 0 and hyper[WEIGHT_DECAY] == 0
+    return bool(plain_sgd), bool(np.any(member.dropout[:-1] > 0))
+
+
 def train_epoch_sample(group, member):
     """Train one epoch of per-sample SGD (batch size 1) in ``member.order``.
+
+    The compiled loop is :func:`sample_epoch_kernel` of this network's
+    :func:`sample_variant`, compiled on first use for that kind of network only.
 
     Parameters
     ----------
@@ -362,71 +378,110 @@ def train_epoch_sample(group, member):
     int
         Steps completed: ``len(order)``, or the index of the first non-finite loss.
     """
-    layout, loss_code, opt_code, _, X, T = group
-    theta, state, hyper, step = member.theta, member.state, member.hyper, member.step
-    order, grad, acts, deltas = member.order, member.grad, member.acts, member.deltas
-    y, step_losses, step_correct = member.y, member.losses, member.correct
-    dropout, dropout_key = member.dropout, member.dropout_key
-    n_steps = order.shape[0]
-    last_units = np.uint64(layout[layout.shape[0] - 1, UNIT_OFFSET])
-    plain_sgd = opt_code == SGD and hyper[SGD_MOMENTUM] == 0 and hyper[WEIGHT_DECAY] == 0
-    y_row = y[0]
-    unsigned_layout = layout.astype(np.uint64)
-    dropping = False
-    for layer in range(layout.shape[0] - 1):
-        dropping = dropping or dropout[layer] > 0
-    keep = np.ones(acts.shape[0], dtype=acts.dtype)
-    key = dropout_key[0]
-    # Plain SGD on a wide first layer pipelines it: its forward pass for step
-    # s + 1 runs inside step s's update (_sgd_input_layer), so each step starts
-    # at layer 1. A narrow first layer is cheaper to run the plain way. (With
-    # dropout the next sample's mask is not drawn yet: no pipelining.)
-    pipelined = (
-        plain_sgd
-        and not dropping
-        and (layout[0, FAN_OUT] >= SKIP_ZEROS_MIN_WIDTH or layout[0, FAN_IN] >= WIDE_INPUT)
-    )
-    first_layer = 1 if pipelined else 0
-    if pipelined and n_steps > 0:
-        sample_forward(theta, unsigned_layout, X, np.uint64(order[0]), acts, 0, keep, False)
-    for s in range(n_steps):
-        row = np.uint64(order[s])
-        has_next = s + 1 < n_steps
-        next_row = np.uint64(order[s + 1]) if has_next else row
-        if has_next:
-            prefetch_row(X, next_row)
-            prefetch_row(T, next_row)
-        if dropping:
-            dropout_keep(unsigned_layout, dropout, key, step[0], 0, keep, 0)
-        sample_forward(theta, unsigned_layout, X, row, acts, first_layer, keep, dropping)
-        loss = sample_loss_delta(loss_code, acts, last_units, T, row, y_row, deltas)
-        step_losses[s] = loss
-        if loss_code != MSE:  # regression leaves the (untouched, zero) counts alone
-            step_correct[s] = sample_correct(loss_code, y_row, T, row)
-        if not np.isfinite(loss):
-            return s
-        lr = step_lr(hyper, step[0] + 1)
-        _sample_backward(
-            theta,
-            unsigned_layout,
-            X,
-            row,
-            acts,
-            deltas,
-            grad,
-            lr,
-            plain_sgd,
-            first_layer,
-            keep,
-            dropping,
+    return sample_epoch_kernel(*sample_variant(group, member))(group, member)
+
+
+@functools.cache
+def sample_epoch_kernel(plain_sgd, dropping):
+    """The compiled per-sample epoch ``(group, member) -> steps`` of one :func:`sample_variant`.
+
+    ``plain_sgd`` and ``dropping`` are constants of the compiled code (free
+    variables of this closure), so Numba drops the branches the network never
+    takes before it compiles: plain SGD has no optimizer step and a network
+    without dropout no dropout code. Each of the four loops compiles in about
+    half the time one loop for every case took; Numba's disk cache keys each on
+    its constants.
+    """
+
+    @jit
+    def train_epoch(group, member):
+        layout, loss_code, X, T = group.layout, group.loss_code, group.X, group.T
+        theta, state, hyper, step, order = (
+            member.theta,
+            member.state,
+            member.hyper,
+            member.step,
+            member.order,
         )
-        if pipelined:
-            _sgd_input_layer(theta, unsigned_layout, X, row, next_row, has_next, acts, deltas, lr)
-        if plain_sgd:
-            step[0] += 1
-        else:
-            optimizer_step(opt_code, theta, grad, state, hyper, step)
-    return n_steps
+        grad, acts, deltas, y = member.grad, member.acts, member.deltas, member.y
+        step_losses, step_correct = member.losses, member.correct
+        dropout, dropout_key = member.dropout, member.dropout_key
+        n_steps = order.shape[0]
+        last_units = np.uint64(layout[layout.shape[0] - 1, UNIT_OFFSET])
+        y_row = y[0]
+        unsigned_layout = layout.astype(np.uint64)
+        # The dropout factors; without dropout never read (any array of that type will
+        # do, and allocating one would compile np.ones into the loop for nothing).
+        keep = np.ones(acts.shape[0], dtype=acts.dtype) if dropping else acts
+        key = dropout_key[0]
+        # Plain SGD on a wide first layer pipelines it: its forward pass for step
+        # s + 1 runs inside step s's update (_sgd_input_layer), so each step starts
+        # at layer 1. A narrow first layer is cheaper to run the plain way. (With
+        # dropout the next sample's mask is not drawn yet: no pipelining.)
+        pipelined = (
+            plain_sgd
+            and not dropping
+            and (layout[0, FAN_OUT] >= SKIP_ZEROS_MIN_WIDTH or layout[0, FAN_IN] >= WIDE_INPUT)
+        )
+        # Variables, not literals, at every call below: a literal argument would
+        # compile a helper once more for its value.
+        first_layer = np.int64(1) if pipelined else np.int64(0)
+        if pipelined and n_steps > 0:
+            # (no dropout when pipelined: `dropping` is False here)
+            zero = first_layer - first_layer
+            sample_forward(
+                theta, unsigned_layout, X, np.uint64(order[0]), acts, zero, keep, dropping
+            )
+        for s in range(n_steps):
+            row = np.uint64(order[s])
+            has_next = s + 1 < n_steps
+            next_row = np.uint64(order[s + 1]) if has_next else row
+            if has_next:
+                prefetch_row(X, next_row)
+                prefetch_row(T, next_row)
+            if dropping:
+                dropout_keep(unsigned_layout, dropout, key, step[0], 0, keep, 0)
+            sample_forward(theta, unsigned_layout, X, row, acts, first_layer, keep, dropping)
+            loss = sample_loss_delta(loss_code, acts, last_units, T, row, y_row, deltas)
+            step_losses[s] = loss
+            if loss_code != MSE:  # regression leaves the (untouched, zero) counts alone
+                step_correct[s] = sample_correct(loss_code, y_row, T, row)
+            if not np.isfinite(loss):
+                return s
+            lr = step_lr(hyper, step[0] + 1)
+            _sample_backward(
+                theta,
+                unsigned_layout,
+                X,
+                row,
+                acts,
+                deltas,
+                grad,
+                lr,
+                plain_sgd,
+                first_layer,
+                keep,
+                dropping,
+            )
+            if pipelined:
+                _sgd_input_layer(
+                    theta, unsigned_layout, X, row, next_row, has_next, acts, deltas, lr
+                )
+            if plain_sgd:
+                step[0] += 1
+            else:
+                optimizer_step(group.opt_code, theta, grad, state, hyper, step)
+        return n_steps
+
+    return train_epoch
+
+
+# The four loops by name, for the kernels that call them (kernels.parallel): Numba
+# caches a function that calls a module-level kernel, not one that closes over it.
+epoch_sample_sgd = sample_epoch_kernel(True, False)
+epoch_sample_sgd_dropout = sample_epoch_kernel(True, True)
+epoch_sample_stateful = sample_epoch_kernel(False, False)
+epoch_sample_stateful_dropout = sample_epoch_kernel(False, True)
 
 
 @jit

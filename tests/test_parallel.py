@@ -99,3 +99,15 @@ def test_generated_per_sample_kernel(data, optimizer):
     one, many = module.train_epoch, module.train_models
     single = alone(one, nets, opts, orders, *data, 1)
     assert_identical(single, together(many, nets, opts, orders, *data, 1))
+
+
+def test_networks_of_different_kinds_in_one_call(data):
+    # Plain SGD and SGD with momentum compile different per-sample loops: one call
+    # over both still trains each exactly as alone.
+    nets, opts, orders = networks("sgd")
+    opts[1] = optimizers.get("momentum", lr=0.02)
+    opts[3] = optimizers.get("momentum", lr=0.04)
+    for opt in opts:
+        opt.bind(nets[0].architecture.n_params, nets[0].architecture.dtype)
+    single = alone(kernels.train_epoch_sample, nets, opts, orders, *data, 1)
+    assert_identical(single, together(kernels.train_models_sample, nets, opts, orders, *data, 1))

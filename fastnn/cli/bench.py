@@ -164,9 +164,8 @@ def markdown(report: Any, command: str) -> str:
         "random rows, each in a fresh Python process: *cold* with empty Numba and "
         "generated-kernel cache directories (every kernel compiles), *warm* with the caches "
         f"that run left (compiled code loads from disk; median of {settings.warm_runs} "
-        "processes). The generated-loop row forces `MLP(specialise=True)`, which per-sample "
-        "fits of 10,000 rows or more use by default: its loop is generated and compiled for "
-        "the layout.",
+        "processes). The generated-loop row forces `MLP(specialise=True)`, which large "
+        "per-sample fits use by default: its loop is generated and compiled for the layout.",
         "",
     ]
     compile_rows = [

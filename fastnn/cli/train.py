@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Any
 
-from fastnn import TrainingDivergedError
+from fastnn import TrainingDivergedError, codegen
 from fastnn.cli.arguments import (
     OPTIMIZER_NAMES,
     OUTPUTS,
@@ -157,7 +157,14 @@ def run(args: argparse.Namespace) -> int:
     if task.note:
         print(f"note: {task.note}", flush=True)
     start = time.perf_counter()
-    epochs_done, good_net, history, stop = _train_epochs(net, optimizer, task, args)
+    compiled = []  # the "compiling ..." line, printed as it happens
+
+    def say_compiling(line: str) -> None:
+        compiled.append(line)
+        print(f"fastnn train: {line}", flush=True)
+
+    with codegen.compile_notices(say_compiling):
+        epochs_done, good_net, history, stop = _train_epochs(net, optimizer, task, args)
     seconds = max(time.perf_counter() - start, 1e-9)
     if stop is not None:
         kept = _what_was_kept(epochs_done, good_net, history, args, task)
@@ -172,8 +179,8 @@ def run(args: argparse.Namespace) -> int:
             )
         raise CommandError(f"training stopped {during}: {stop}; {kept}")
     print(
-        f"trained in {seconds:.3g} s ({epochs_done * len(task.X) / seconds:,.0f} samples/s, "
-        "including compilation on a first run)"
+        f"trained in {seconds:.3g} s ({epochs_done * len(task.X) / seconds:,.0f} samples/s"
+        f"{', including compilation' if compiled else ''})"
     )
     if args.validation_split and task.X_test is not None:
         loss, accuracy = net.evaluate(task.X_test, task.T_test)

@@ -3,34 +3,45 @@
 :mod:`fastnn.codegen.generator` writes the loop of one layout as Python source;
 :mod:`fastnn.codegen.cache` writes that source to the kernel cache, imports it and
 keeps the compiled kernels for the life of the process. :func:`sample_loop` is what
-the training engine asks: which per-sample loop trains this network.
+the training engine asks: which per-sample loop trains this network, and
+:class:`CompileWatch` compiles a loop before the first epoch starts its clock, and
+says so (:func:`compile_notices`).
+
+Which loop ``specialise="auto"`` takes is a fixed rule of the network, the
+optimizer and the size of the fit, never of timing or of what happens to be
+cached (so results never depend on either): the generated loop when the fit's
+samples (rows times epochs) reach :func:`break_even_samples` of its layout, the
+number of samples whose time saved pays for compiling it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
-from fastnn.codegen import cache
+from fastnn.codegen import cache, policy
 from fastnn.codegen.generator import Spec
+from fastnn.codegen.policy import break_even_samples, compile_seconds_estimate
+from fastnn.kernels._cache import KernelCacheWarning
 
 __all__ = [
-    "SPECIALISE_MIN_ROWS",
+    "CompileWatch",
+    "KernelCacheWarning",
     "SampleLoop",
     "Spec",
+    "break_even_samples",
+    "compile_notices",
+    "compile_seconds_estimate",
     "loop_source",
     "sample_loop",
     "uses_generated_loop",
 ]
-
-#: With ``specialise="auto"``, per-sample fits on at least this many rows use the
-#: loop generated for the network's layout (compiled once per layout, a few
-#: seconds, then cached on disk); smaller ones use the generic loop, which is
-#: already compiled and finishes before a new layout would have compiled.
-SPECIALISE_MIN_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -47,25 +58,39 @@ class SampleLoop:
         (:func:`fastnn.kernels.parallel.train_models_sample`'s signature).
     spec : Spec or None
         The generated loop's spec; None for the generic loop.
+    key : hashable
+        What the compiled code depends on: networks with equal keys train in
+        one call of ``train_models``.
+    description : str
+        What the loop is, for a message ("the loop generated for 784-40-10
+        float32, sgd").
     """
 
     train_epoch: Callable[..., Any]
     train_models: Callable[..., Any]
     spec: Spec | None
+    key: Any = None
+    description: str = "the per-sample loop"
 
 
 def uses_generated_loop(
-    specialise: bool | Literal["auto"], backend: str, n_rows: int, dropout: Sequence[float]
+    specialise: bool | Literal["auto"],
+    backend: str,
+    n_rows: int,
+    dropout: Sequence[float],
+    epochs: int = 1,
+    spec: Spec | None = None,
 ) -> bool:
-    """Whether a per-sample fit of ``n_rows`` rows would ask for the generated loop.
+    """Whether a per-sample fit of ``n_rows`` rows for ``epochs`` epochs takes the generated loop.
 
     The NumPy reference backend never does, nor does a network with dropout (the
-    generated loops have none); ``specialise`` True always does, False never, and
-    "auto" for fits of at least :data:`SPECIALISE_MIN_ROWS` rows.
+    generated loops have none), nor one the generator does not cover
+    (``spec`` None); ``specialise`` True always does otherwise, False never, and
+    "auto" when ``n_rows * epochs`` reaches :func:`break_even_samples` of ``spec``.
     """
-    if backend != "numba" or specialise is False or any(dropout):
+    if backend != "numba" or specialise is False or any(dropout) or spec is None:
         return False
-    return specialise is True or n_rows >= SPECIALISE_MIN_ROWS
+    return specialise is True or n_rows * epochs >= break_even_samples(spec)
 
 
 def sample_loop(
@@ -81,8 +106,9 @@ def sample_loop(
     backend: str,
     n_rows: int,
     dropout: Sequence[float],
+    epochs: int = 1,
 ) -> SampleLoop:
-    """Return the per-sample loop for a network, an optimizer and a fit of ``n_rows`` rows.
+    """Return the per-sample loop for a network, an optimizer and a fit's size.
 
     Parameters
     ----------
@@ -94,19 +120,33 @@ def sample_loop(
         The optimizer's code and hyper-parameter vector.
     specialise, backend, dropout
         The network's settings.
-    n_rows : int
-        Rows per epoch of the fit.
+    n_rows, epochs : int
+        Rows per epoch and epochs of the fit (one call of ``fit``).
     """
-    generic = SampleLoop(
-        backend_kernels.train_epoch_sample, backend_kernels.train_models_sample, None
-    )
-    if not uses_generated_loop(specialise, backend, n_rows, dropout):
-        return generic
+    dtype_name = np.dtype(dtype).name
     spec = cache.spec_for(sizes, layout, loss_code, dtype, opt_code, hyper)
-    if spec is None:  # a layout the generator does not cover
-        return generic
-    module = cache.module_for(spec)
-    return SampleLoop(module.train_epoch, module.train_models, spec)
+    if uses_generated_loop(specialise, backend, n_rows, dropout, epochs, spec):
+        assert spec is not None
+        module = cache.module_for(spec)
+        return SampleLoop(
+            module.train_epoch,
+            module.train_models,
+            spec,
+            spec,
+            f"the loop generated for {'-'.join(map(str, spec.sizes))} {dtype_name}, "
+            f"{spec.optimizer}",
+        )
+    plain = policy.plain_sgd(opt_code, hyper)
+    dropping = bool(any(dropout))
+    kind = "plain SGD" if plain else "an optimizer with state"
+    return SampleLoop(
+        backend_kernels.train_epoch_sample,
+        backend_kernels.train_models_sample,
+        None,
+        ("generic", backend, plain, dropping),
+        f"fastnn's per-sample loop for {dtype_name} networks, {kind}"
+        f"{', dropout' if dropping else ''}",
+    )
 
 
 def loop_source(
@@ -124,3 +164,107 @@ def loop_source(
     """
     spec = cache.spec_for(sizes, layout, loss_code, dtype, opt_code, hyper)
     return None if spec is None else cache.source_text(spec)
+
+
+# --------------------------------------------------------------------------- compile notices
+
+_notices = threading.local()
+
+
+@contextlib.contextmanager
+def compile_notices(callback: Callable[[str], object]) -> Iterator[None]:
+    """Send the one-line notices of :class:`CompileWatch` in this thread to ``callback``.
+
+    Nested uses stack: the innermost callback gets each notice. The command
+    line uses this to print the line itself and to know a compile happened.
+    """
+    stack = getattr(_notices, "stack", None)
+    if stack is None:
+        stack = _notices.stack = []
+    stack.append(callback)
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
+def _listening() -> Callable[[str], object] | None:
+    stack = getattr(_notices, "stack", None)
+    return stack[-1] if stack else None
+
+
+class CompileWatch:
+    """Runs the first calls of compiled kernels, saying once when one of them compiles.
+
+    Used as a context manager around :meth:`run` calls, before the first epoch of a
+    fit, so that the epochs' clock counts training only. When Numba starts
+    compiling something during a :meth:`run` (in this thread), one line goes to
+    the innermost :func:`compile_notices` callback, or else to ``notify``:
+    "compiling <what>, once; cached in <where>". Nothing is said when
+    everything comes from memory or the disk cache.
+
+    Attributes
+    ----------
+    seconds : float
+        Time spent compiling so far.
+    compiled : list of str
+        What was compiled, one description per :meth:`run` that compiled.
+    """
+
+    def __init__(self, notify: Callable[[str], object] | None = None) -> None:
+        self.notify = _listening() or notify
+        self.seconds = 0.0
+        self.compiled: list[str] = []
+        self._said = False
+        self._thread = threading.get_ident()
+        self._depth = 0
+        self._started = 0.0
+        self._current: tuple[str, Any] | None = None
+        self._context: Any = None
+
+    def __enter__(self) -> CompileWatch:
+        from numba.core import event
+
+        watch = self
+
+        class Listener(event.Listener):
+            def on_start(self, _event: Any) -> None:
+                watch._on_start()
+
+            def on_end(self, _event: Any) -> None:
+                watch._on_end()
+
+        self._context = event.install_listener("numba:compile", Listener())
+        self._context.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._context.__exit__(*exc)
+
+    def run(self, description: str, kernel: Any, call: Callable[[], object]) -> None:
+        """Make ``call`` (a first call of ``kernel``, what ``description`` names)."""
+        self._current = (description, kernel)
+        try:
+            call()
+        finally:
+            self._current = None
+
+    def _on_start(self) -> None:
+        if threading.get_ident() != self._thread or self._current is None:
+            return
+        if self._depth == 0:
+            self._started = time.perf_counter()
+            description, kernel = self._current
+            if not self.compiled or self.compiled[-1] != description:
+                self.compiled.append(description)
+            if not self._said and self.notify is not None:
+                self._said = True
+                self.notify(f"compiling {description}, once; {cache.location_of(kernel)}")
+        self._depth += 1
+
+    def _on_end(self) -> None:
+        if threading.get_ident() != self._thread or self._depth == 0:
+            return
+        self._depth -= 1
+        if self._depth == 0:
+            self.seconds += time.perf_counter() - self._started

@@ -1,31 +1,39 @@
-"""Per-layout training loops: generate, write to the cache, import, keep.
+"""Per-layout training loops: generate, write to the cache, run, keep.
 
 :mod:`fastnn.codegen.generator` writes a per-sample epoch loop for one network layout
 as Python source. This module turns that source into a compiled kernel that is
 built once per layout and machine:
 
-- the source is written (atomically) to a cache directory under a name that is
-  the hash of its text, so a layout, generator version, dtype, optimizer
-  variant and vector width each get their own file, and an unchanged file is
-  never rewritten (Numba's cache keys on the file's modification time);
-- the module is imported from there and its ``@jit`` function compiles lazily;
-  Numba keeps the machine code in that directory's ``__pycache__`` (or under
-  ``NUMBA_CACHE_DIR``), so a later process loads it instead of compiling;
-- imported modules stay in memory for the life of the process.
+- the source is written to the kernel cache directory under a name that says
+  what it is (layout, dtype, optimizer, activations, vector shape) and ends in
+  a hash of its text, so every variant gets its own file; a file already there
+  with the same text is left alone, anything else under that name (another
+  text, a symbolic link) is replaced, never written through;
+- the module is run from the text fastnn holds, never from the file or from a
+  ``.pyc``: the file exists only so that Numba can key its disk cache on it
+  (:mod:`fastnn.kernels._cache`, which also decides where that cache goes);
+- modules stay in memory for the life of the process.
 
 The cache directory is ``$FASTNN_KERNEL_CACHE`` if set, else
-``$XDG_CACHE_HOME/fastnn/kernels`` (``~/.cache/fastnn/kernels``), else a folder in
-the system's temporary directory. Deleting it is always safe.
+``$XDG_CACHE_HOME/fastnn/kernels`` (``~/.cache/fastnn/kernels``). It is used only if
+it is trusted: a directory (not a symbolic link) owned by this user (or root) that
+no other user can write; fastnn creates it private (0700). Otherwise, or if it
+cannot be written, modules go to a private temporary directory removed at exit, and
+one :class:`~fastnn.kernels._cache.KernelCacheWarning` says why. Deleting the cache
+directory is always safe.
 """
 
+import atexit
 import functools
 import hashlib
-import importlib.util
+import inspect
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import threading
+import types
 from pathlib import Path
 
 import llvmlite
@@ -33,45 +41,65 @@ import numba
 
 from fastnn import kernels
 from fastnn.codegen import generator
-from fastnn.io.atomic import atomic_write
-from fastnn.kernels import codes
+from fastnn.kernels import _cache, codes
 from fastnn.kernels._simd import register_bits
 
-__all__ = ["cache_directory", "kernel_for", "module_for", "spec_for"]
+__all__ = ["cache_directory", "kernel_for", "location_of", "module_for", "spec_for"]
 
 _loaded = {}
 _lock = threading.Lock()
+_session = {}
+_session_lock = threading.Lock()
+
+_ACTIVATION_NAMES = {code: name for name, code in codes.ACTIVATION_CODES.items()}
+_OUTPUT_NAMES = {code: name for name, code in codes.OUTPUT_CODES.items()}
+
+
+def _session_directory():
+    """A private directory for this process only, removed at exit."""
+    with _session_lock:
+        if "path" not in _session:
+            path = Path(tempfile.mkdtemp(prefix="fastnn-kernels-"))
+            atexit.register(shutil.rmtree, path, True)
+            _session["path"] = path
+    return _session["path"]
+
+
+def _configured_directory():
+    """``(path, what)``: the directory asked for, and how to name it in a message."""
+    configured = os.environ.get("FASTNN_KERNEL_CACHE")
+    if configured:
+        return Path(configured), f"FASTNN_KERNEL_CACHE={configured}"
+    root = _cache.user_cache_root()
+    if root is None:
+        return None, "~/.cache (no home directory)"
+    return Path(root) / "kernels", str(Path(root) / "kernels")
 
 
 def cache_directory():
     """Return the directory that holds generated kernel modules (created if needed).
 
+    Never raises: when the configured directory cannot be used, this is a private
+    temporary directory for the session (and one warning says why).
+
     Returns
     -------
     pathlib.Path
     """
-    configured = os.environ.get("FASTNN_KERNEL_CACHE")
-    if configured:
-        candidates = [Path(configured)]
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
-        candidates = [
-            Path(base) / "fastnn" / "kernels",
-            Path(tempfile.gettempdir()) / f"fastnn-kernels-{os.getuid()}"
-            if hasattr(os, "getuid")
-            else Path(tempfile.gettempdir()) / "fastnn-kernels",
-        ]
-    for candidate in candidates:
-        try:
-            candidate.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            continue
-        if os.access(candidate, os.W_OK | os.X_OK):
-            return candidate
-    raise OSError(
-        f"no writable directory for fastnn's compiled kernels (tried {candidates}); set "
-        "FASTNN_KERNEL_CACHE to one"
+    path, what = _configured_directory()
+    reason = "there is none" if path is None else _cache.private_directory(path)
+    if reason is None and not os.access(path, os.W_OK | os.X_OK):
+        reason = "not writable"
+        if any(path.glob("fastnn_*.py")):
+            return path  # a read-only cache filled in advance: _import uses what is there
+    if reason is None:
+        return path
+    _cache.warn_once(
+        ("kernel directory", what),
+        f"fastnn: cannot keep generated kernels in {what} ({reason}); they go to a private "
+        "temporary directory for this session and are compiled again in the next one",
     )
+    return _session_directory()
 
 
 def spec_for(sizes, layout, loss_code, dtype, opt_code, hyper):
@@ -118,32 +146,107 @@ def _fingerprint():
 
 def source_text(spec):
     """The text of the module generated for ``spec``, headed by the kernels' fingerprint."""
-    return f"# kernels fingerprint {_fingerprint()}\n" + generator.source(spec)
+    return f"# kernels fingerprint {_fingerprint()}\n" + _generated(spec)
+
+
+@functools.lru_cache(maxsize=64)
+def _generated(spec):
+    return generator.source(spec)
+
+
+def file_stem(spec):
+    """A readable name for the module of ``spec``: what it trains, then its generator."""
+    widths = "-".join(str(size) for size in spec.sizes)
+    hidden = "-".join(_ACTIVATION_NAMES.get(code, str(code)) for code in spec.activations)
+    output = _OUTPUT_NAMES.get(spec.loss_code, str(spec.loss_code))
+    shape = f"x{spec.lanes}r{spec.registers}{'z' if spec.flush_to_zero else ''}"
+    return (
+        f"fastnn_{widths}_{spec.dtype}_{spec.optimizer}_{hidden}_{output}_{shape}"
+        f"_v{generator.GENERATOR_VERSION}"
+    )
+
+
+def _holds(path, text):
+    """Whether ``path`` is a regular file (not a link) holding exactly ``text``."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError:
+        return False
+    with os.fdopen(descriptor, "rb") as stream:
+        return stream.read() == text.encode()
+
+
+def _write(path, text):
+    """Write ``text`` to ``path`` by renaming a new private file over it (a link is replaced)."""
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(text.encode())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.remove(temporary)
+        except OSError:
+            pass
+        raise
+
+
+def _place(spec, text):
+    """The path of the module of ``spec`` holding ``text``: found, written, or in the session."""
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    name = f"{file_stem(spec)}_{digest}.py"
+    directory = cache_directory()
+    path = directory / name
+    if _holds(path, text):
+        return path
+    try:
+        _write(path, text)
+        return path
+    except OSError as error:
+        if directory == _session.get("path"):
+            raise
+        _cache.warn_once(
+            ("write", str(directory), error.errno),
+            f"fastnn: cannot write generated kernels to {directory} ({error.strerror or error}); "
+            "they go to a private temporary directory for this session",
+        )
+    path = _session_directory() / name
+    if not _holds(path, text):
+        _write(path, text)
+    return path
 
 
 def _import(spec):
     text = source_text(spec)
-    digest = hashlib.sha256(text.encode()).hexdigest()[:20]
-    module_name = f"fastnn_generated_{digest}"
+    path = _place(spec, text)
+    module_name = "fastnn_generated_" + path.stem.replace("-", "_").replace(".", "_")
     if module_name in sys.modules:
         return sys.modules[module_name]
-    path = cache_directory() / f"{module_name}.py"
-    try:
-        current = path.read_text() if path.is_file() else None
-    except OSError:
-        current = None
-    if current != text:
-        with atomic_write(path) as stream:
-            stream.write(text.encode())
-    loader_spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(loader_spec)
+    # Run the text held here, not what is on disk: no .pyc, no file swapped since.
+    code = compile(text, str(path), "exec")
+    _cache.register_source(str(path), text)
+    module = types.ModuleType(module_name)
+    module.__file__ = str(path)
     sys.modules[module_name] = module
     try:
-        loader_spec.loader.exec_module(module)
+        exec(code, module.__dict__)
     except BaseException:
         del sys.modules[module_name]
         raise
     return module
+
+
+def location_of(kernel):
+    """Where the compiled code of ``kernel`` (a dispatcher or a function) is cached, in words."""
+    function = getattr(kernel, "py_func", kernel)
+    try:
+        source = inspect.getfile(function)
+    except TypeError:
+        return "kept in memory"
+    return _cache.cache_location(source)
 
 
 def module_for(spec):

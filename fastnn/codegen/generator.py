@@ -54,7 +54,7 @@ from fastnn.kernels.codes import (
 from fastnn.kernels.tuning import WIDE_INPUT
 
 #: Bump when the generated code changes, so old cached modules are not reused.
-GENERATOR_VERSION = 7
+GENERATOR_VERSION = 8
 
 # Hidden ReLU/step inputs at least this wide have their zeros skipped through a
 # nonzero bit mask, as inputs of kernels.tuning.WIDE_INPUT or more are.
@@ -63,6 +63,15 @@ SKIP_HIDDEN_MIN = 16
 UNROLL_MAX_INPUTS = 16
 # Register mode prefetches the rows of the step this many steps ahead.
 REGISTER_PREFETCH_STEPS = 16
+# Whole vectors a tile's runs are joined into (see _Generator.merge), and the width in
+# vectors of one step of the loops over a layer's values.
+MERGE_VECTORS = 8
+BLOCK_VECTORS = 4
+# A pass needing more tiles of registers than this streams whole rows instead.
+MAX_TILES = 2
+# Hidden activations computed on whole vectors; the others go unit by unit through
+# the generic loop's scalar code.
+_VECTOR_ACTIVATIONS = (RELU, IDENTITY, LEAKY_RELU)
 
 # Structural variants of the optimizers: what the code must do, not the values
 # of the hyper-parameters (those stay run-time arguments).
@@ -200,6 +209,15 @@ def pieces(width, lanes):
     return out
 
 
+def _plus(*terms):
+    """An index expression: the sum of ``terms`` (ints and names), the ints folded."""
+    constant = sum(term for term in terms if isinstance(term, int))
+    names = [str(term) for term in terms if not isinstance(term, int)]
+    if not names:
+        return constant
+    return " + ".join(names) + (f" + {constant}" if constant else "")
+
+
 class _Layer:
     def __init__(self, index, fan_in, fan_out, w_offset, b_offset, unit, activation, lanes):
         self.index = index
@@ -279,6 +297,20 @@ def register_mode(spec):
     hidden_rows = all(not layer.column for layer in layers[:-1])
     small = all(layer.column or layer.fan_in <= UNROLL_MAX_INPUTS for layer in layers)
     return hidden_rows and small and total <= spec.registers // 2
+
+
+def streams_any(spec):
+    """Whether a pass of the loop for ``spec`` streams whole rows (a layer too wide for tiles)."""
+    writer = _Generator(spec)
+    if writer.registers_mode:
+        return False
+    first = writer.layers[0]
+    wide = [
+        writer.streams(layer.fan_out, writer.sum_tile)
+        for layer in writer.layers
+        if not layer.column
+    ]
+    return any(wide) or (not first.column and writer.streams(first.fan_out, writer.fused_tile))
 
 
 def source(spec):
@@ -369,8 +401,9 @@ class _Generator:
     # ------------------------------------------------------------ small helpers
 
     def fresh(self, stem):
+        # An underscore before the number: "k1" or "b2" would be Adam's constants.
         self.names += 1
-        return f"{stem}{self.names}"
+        return f"{stem}_{self.names}"
 
     def c(self, value):
         # A float constant in the network's dtype.
@@ -432,6 +465,7 @@ class _Generator:
             "vmax",
             "vmul",
             "vnonzero_bits",
+            "vnonzero_mask",
             "vrelu",
             "vset",
             "vsplat",
@@ -669,31 +703,61 @@ class _Generator:
             return f"vadd({positive}, vmul({slope}, vsub({delta}, {positive})))"
         raise ValueError(code)
 
-    # ------------------------------------------------------------ nonzero masks
+    # ------------------------------------------------------------ loops over rows and blocks
 
     def _over_nonzero(self, array, bases, width, body):
         """Emit ``body`` once per index ``i`` < ``width`` where any ``array[base + i]`` != 0.
 
-        The nonzero mask of 64 values at a time is built from vector compares,
-        and its set bits are visited with count-trailing-zeros: no branch per
-        value, one loop exit per 64 values.
+        The nonzero mask of 64 values at a time is one compare of a 64-lane vector
+        (LLVM splits it into register-wide compares), and its set bits are
+        visited with count-trailing-zeros: no branch per value, one loop exit
+        per 64 values. Beyond 64 values the words are a loop, not unrolled (the
+        body is written once, whatever the width): the last word is the last
+        64 values, with the bits its predecessor already covered cleared.
         """
         w = self.w
-        for word in range(-(-width // 64)):
-            start, stop = word * 64, min(word * 64 + 64, width)
+        bits = self.fresh("m")
+        if width <= 64:
             parts = []
+            whole = width - width % self.V
             for base in bases:
-                for offset, size in pieces(stop - start, self.V):
-                    vector = self.load(array, f"{base} + {start + offset}", size)
-                    parts.append(f"(vnonzero_bits({vector}) << np.uint64({offset}))")
-            bits = self.fresh("m")
+                if whole:
+                    parts.append(f"vnonzero_mask({array}, {base}, {whole}, {self.V})")
+                for offset, size in pieces(width - whole, self.V):
+                    vector = self.load(array, _plus(base, whole + offset), size)
+                    parts.append(f"(vnonzero_bits({vector}) << np.uint64({whole + offset}))")
             w(f"{bits} = " + " | ".join(parts))
             w(f"while {bits} != 0:")
             w.indent()
-            w(f"i = {start} + np.int64(trailing_zeros({bits}))")
+            w(f"i = np.int64(trailing_zeros({bits}))")
             w(f"{bits} &= {bits} - np.uint64(1)")
             body()
             w.dedent()
+            return
+        words = width // 64
+        lanes = min(self.V, 64)
+        word = self.fresh("word")
+
+        def visit(start, keep=None):
+            parts = [f"vnonzero_mask({array}, {_plus(base, start)}, 64, {lanes})" for base in bases]
+            w(f"{bits} = " + " | ".join(parts))
+            if keep is not None:
+                w(f"{bits} &= np.uint64({keep})")
+            w(f"while {bits} != 0:")
+            w.indent()
+            w(f"i = {_plus(start, 0)} + np.int64(trailing_zeros({bits}))")
+            w(f"{bits} &= {bits} - np.uint64(1)")
+            body()
+            w.dedent()
+
+        w(f"for {word} in range(0, {words * 64}, 64):")
+        w.indent()
+        visit(word)
+        w.dedent()
+        if width % 64:
+            # The last 64 values, less the bits the words above already saw.
+            covered = 64 - width % 64
+            visit(width - 64, ((1 << 64) - 1) ^ ((1 << covered) - 1))
 
     def _over_all(self, count, body):
         w = self.w
@@ -701,6 +765,103 @@ class _Generator:
         w.indent()
         body()
         w.dedent()
+
+    def over_tiles(self, width, capacity, emit):
+        """Emit ``emit(chunks)`` for tiles of at most ``capacity`` vectors covering ``width``.
+
+        ``chunks`` is a list of ``(offset, lanes)``; an offset is an int, or an
+        expression of a loop variable. A width that fits one tile is one tile
+        of exact pieces (no loop); a wider one is a loop over tiles of whole
+        vectors, then one or two tiles for the rest: the code written stays
+        the same size whatever the width.
+        """
+        V = self.V
+        every = pieces(width, V)
+        if len(every) <= capacity:
+            emit(self.merge(every))
+            return
+        full = width // V
+        loops = full // capacity
+        step = capacity * V
+        if loops == 1:
+            emit(self.merge([(k * V, V) for k in range(capacity)]))
+        else:
+            tile = self.fresh("t")
+            self.w(f"for {tile} in range(0, {loops * step}, {step}):")
+            self.w.indent()
+            emit(self.merge([(_plus(tile, k * V), V) for k in range(capacity)]))
+            self.w.dedent()
+        rest = [(loops * step + k * V, V) for k in range(full - loops * capacity)]
+        tail = [(full * V + start, size) for start, size in pieces(width - full * V, V)]
+        groups = [rest + tail] if len(rest) + len(tail) <= capacity else [rest, tail]
+        for group in groups:
+            if group:
+                emit(self.merge(group))
+
+    def merge(self, chunks):
+        """Join runs of whole vectors into wider ones (powers of two, at most 64 lanes).
+
+        A 32-lane vector is four 8-lane registers to LLVM, which splits it into
+        the same instructions; to Numba it is one value, one call, where
+        compiling costs by the call. Pieces narrower than a register stay apart.
+        """
+        V = self.V
+        widest = max(V, min(64, V * MERGE_VECTORS))
+        merged = []
+        k = 0
+        while k < len(chunks):
+            start, width = chunks[k]
+            run = 0
+            while k + run < len(chunks) and chunks[k + run][1] == V:
+                run += 1
+            if run == 0:
+                merged.append((start, width))
+                k += 1
+                continue
+            take = 1
+            while take * 2 <= run and take * 2 * V <= widest:
+                take *= 2
+            merged.append((start, take * V))
+            k += take
+        return merged
+
+    def over_blocks(self, width, emit):
+        """Emit ``emit(offset, lanes)`` for the vectors covering ``width``, in a loop if many."""
+        big = max(self.V, min(64, self.V * BLOCK_VECTORS))
+        full = width // big
+        if full > 1:
+            block = self.fresh("k")
+            self.w(f"for {block} in range(0, {full * big}, {big}):")
+            self.w.indent()
+            emit(block, big)
+            self.w.dedent()
+        else:
+            full = 0
+        for start, size in pieces(width - full * big, big):
+            emit(full * big + start, size)
+
+    def dot(self, width, left, right, name):
+        """Emit ``name = <left, right>`` over ``width`` values; ``left``/``right`` map offsets.
+
+        ``left(offset, lanes)`` and ``right(offset, lanes)`` return vector
+        expressions. Whole vectors are summed into one vector, reduced once.
+        """
+        w = self.w
+        big = max(self.V, min(64, self.V * BLOCK_VECTORS))
+        full = width // big
+        terms = []
+        if full > 1:
+            acc, block = self.fresh("acc"), self.fresh("k")
+            w(f"{acc} = {self.splat(self.c(0.0), big)}")
+            w(f"for {block} in range(0, {full * big}, {big}):")
+            w(f"    {acc} = vfma({left(block, big)}, {right(block, big)}, {acc})")
+            terms.append(f"vsum({acc})")
+        else:
+            full = 0
+        for start, size in pieces(width - full * big, big):
+            o = full * big + start
+            terms.append(f"vsum(vmul({left(o, size)}, {right(o, size)}))")
+        w(f"{name} = " + " + ".join(terms))
 
     # ------------------------------------------------------------ memory mode
 
@@ -727,11 +888,7 @@ class _Generator:
             self.forward_first(first)
         if first.activation is not None:
             # The first layer's pre-activations are in `acts`; activate in place.
-            for start, width in first.chunks:
-                pre = self.fresh("p")
-                w(f"{pre} = {self.load('acts', first.unit + start, width)}")
-                h = self.apply_activation(first.activation, pre, width)
-                self.store("acts", first.unit + start, h)
+            self.activate_in_place(first)
         for layer in layers[1:]:
             self.forward_layer(layer)
         out = layers[-1]
@@ -758,6 +915,24 @@ class _Generator:
             w("restore_mxcsr(csr)")
         w("return n_steps")
 
+    def activate_in_place(self, layer):
+        """Emit the activation of ``layer``'s pre-activations stored in ``acts``."""
+        w = self.w
+        code = layer.activation
+        if code in _VECTOR_ACTIVATIONS:
+
+            def one(offset, width):
+                pre = self.fresh("p")
+                w(f"{pre} = {self.load('acts', _plus(layer.unit, offset), width)}")
+                h = self.apply_activation(code, pre, width)
+                self.store("acts", _plus(layer.unit, offset), h)
+
+            self.over_blocks(layer.fan_out, one)
+        else:
+            # sigmoid, tanh, step: the generic loop's scalar code, unit by unit
+            w(f"for j in range({layer.unit}, {layer.unit + layer.fan_out}):")
+            w(f"    acts[j] = activation_scalar({code}, acts[j])")
+
     def forward_first(self, layer):
         """Emit the first layer's pre-activations for sample ``row`` into ``acts``."""
         w = self.w
@@ -766,44 +941,94 @@ class _Generator:
             self._dot_column(layer, "XF", "xbase")
             w(f"acts[{layer.unit}] = z")
             return
-        for tile in self.tiles(layer.chunks, self.sum_tile):
-            sums = self._start_sums(layer, tile)
-            body = self._accumulate_rows(layer, tile, sums, "X[row, i]")
+
+        def tile(chunks):
+            sums = self._start_sums(layer, chunks)
+            body = self._accumulate_rows(layer, chunks, sums, "X[row, i]")
             if layer.fan_in >= WIDE_INPUT:
                 self._over_nonzero("XF", ["xbase"], layer.fan_in, body)
             else:
                 self._over_all(layer.fan_in, body)
-            for start, _ in tile:
-                self.store("acts", layer.unit + start, sums[start])
+            for (start, _), total in zip(chunks, sums, strict=True):
+                self.store("acts", _plus(layer.unit, start), total)
 
-    def _start_sums(self, layer, tile):
-        sums = {}
-        for start, width in tile:
-            sums[start] = self.fresh("z")
-            self.w(f"{sums[start]} = {self.load('theta', layer.b + start, width)}")
+        if self.streams(layer.fan_out, self.sum_tile):
+            wide = layer.fan_in >= WIDE_INPUT
+            self._stream_rows(layer, "X[row, i]", ("XF", ["xbase"]) if wide else None)
+        else:
+            self.over_tiles(layer.fan_out, self.sum_tile, tile)
+
+    def streams(self, width, capacity):
+        """Whether a pass over ``width`` outputs streams rows instead of tiling them.
+
+        Tiles keep the running sums in registers, but each tile walks every row
+        again, a short piece of each: past a few tiles, the pieces of a row
+        4 KB apart defeat the prefetchers, and reading each row once, whole,
+        with the sums in ``acts`` (L1), is faster.
+        """
+        return len(pieces(width, self.V)) > capacity * MAX_TILES
+
+    def _stream_rows(self, layer, input_expression, nonzero):
+        """Emit ``acts[layer] = b + sum_i input_i * W[i]``, one whole row at a time.
+
+        ``nonzero`` is ``(array, bases)`` to visit only the rows of nonzero
+        inputs, or None for every row.
+        """
+        w = self.w
+        unit = layer.unit
+
+        def start(offset, width):
+            self.store(
+                "acts", _plus(unit, offset), self.load("theta", _plus(layer.b, offset), width)
+            )
+
+        self.over_blocks(layer.fan_out, start)
+
+        def add(offset, width):
+            row = self.load("theta", _plus("wrow", offset), width)
+            total = self.load("acts", _plus(unit, offset), width)
+            self.store(
+                "acts", _plus(unit, offset), f"vfma({self.splat('ai', width)}, {row}, {total})"
+            )
+
+        def body():
+            w(f"wrow = {layer.w} + i * {layer.fan_out}")
+            w(f"ai = {input_expression}")
+            self.over_blocks(layer.fan_out, add)
+
+        if nonzero is None:
+            self._over_all(layer.fan_in, body)
+        else:
+            self._over_nonzero(nonzero[0], nonzero[1], layer.fan_in, body)
+
+    def _start_sums(self, layer, chunks):
+        sums = []
+        for start, width in chunks:
+            sums.append(self.fresh("z"))
+            self.w(f"{sums[-1]} = {self.load('theta', _plus(layer.b, start), width)}")
         return sums
 
-    def _accumulate_rows(self, layer, tile, sums, input_expression):
+    def _accumulate_rows(self, layer, chunks, sums, input_expression):
         w = self.w
 
         def body():
             w(f"wrow = {layer.w} + i * {layer.fan_out}")
             w(f"ai = {input_expression}")
-            for start, width in tile:
-                row = self.load("theta", f"wrow + {start}", width)
-                w(f"{sums[start]} = vfma({self.splat('ai', width)}, {row}, {sums[start]})")
+            for (start, width), total in zip(chunks, sums, strict=True):
+                row = self.load("theta", _plus("wrow", start), width)
+                w(f"{total} = vfma({self.splat('ai', width)}, {row}, {total})")
 
         return body
 
     def _dot_column(self, layer, array, base):
         # z = b + <inputs, W[:, 0]>, W being contiguous for one output unit.
-        w = self.w
-        terms = []
-        for start, width in layer.in_chunks:
-            inputs = self.load(array, f"{base} + {start}", width)
-            weights = self.load("theta", layer.w + start, width)
-            terms.append(f"vsum(vmul({inputs}, {weights}))")
-        w(f"z = theta[{layer.b}] + " + " + ".join(terms))
+        self.dot(
+            layer.fan_in,
+            lambda o, n: self.load(array, _plus(base, o), n),
+            lambda o, n: self.load("theta", _plus(layer.w, o), n),
+            "zdot",
+        )
+        self.w(f"z = theta[{layer.b}] + zdot")
 
     def _skips_inactive(self, previous):
         # ReLU and step outputs are often exactly zero: skip those inputs.
@@ -820,18 +1045,31 @@ class _Generator:
             else:
                 w(f"acts[{layer.unit}] = activation_scalar({layer.activation}, z)")
             return
-        for tile in self.tiles(layer.chunks, self.sum_tile):
-            sums = self._start_sums(layer, tile)
-            body = self._accumulate_rows(layer, tile, sums, f"acts[{previous.unit} + i]")
+        vector_activation = layer.activation in _VECTOR_ACTIVATIONS
+
+        def tile(chunks):
+            sums = self._start_sums(layer, chunks)
+            body = self._accumulate_rows(layer, chunks, sums, f"acts[{previous.unit} + i]")
             if self._skips_inactive(previous):
-                self._over_nonzero("acts", [str(previous.unit)], layer.fan_in, body)
+                self._over_nonzero("acts", [previous.unit], layer.fan_in, body)
             else:
                 self._over_all(layer.fan_in, body)
-            for start, width in tile:
-                value = sums[start]
-                if layer.activation is not None:
+            for (start, width), value in zip(chunks, sums, strict=True):
+                if vector_activation:
                     value = self.apply_activation(layer.activation, value, width)
-                self.store("acts", layer.unit + start, value)
+                self.store("acts", _plus(layer.unit, start), value)
+
+        if self.streams(layer.fan_out, self.sum_tile):
+            skip = self._skips_inactive(previous)
+            self._stream_rows(
+                layer, f"acts[{previous.unit} + i]", ("acts", [previous.unit]) if skip else None
+            )
+            if layer.activation is not None:
+                self.activate_in_place(layer)
+            return
+        self.over_tiles(layer.fan_out, self.sum_tile, tile)
+        if layer.activation is not None and not vector_activation:
+            self.activate_in_place(layer)
 
     def backward_layer(self, layer):
         """Emit a later layer's backward pass and update: deltas for the layer below.
@@ -845,79 +1083,111 @@ class _Generator:
         source, code = previous.unit, previous.activation
         if layer.column:
             w(f"d = deltas[{layer.unit}]")
-            for start, width in layer.in_chunks:
+
+            def one(offset, width):
                 a = self.fresh("a")
                 old = self.fresh("w")
-                w(f"{a} = {self.load('acts', source + start, width)}")
-                w(f"{old} = {self.load('theta', layer.w + start, width)}")
+                w(f"{a} = {self.load('acts', _plus(source, offset), width)}")
+                w(f"{old} = {self.load('theta', _plus(layer.w, offset), width)}")
                 dv = self.splat("d", width)
                 back = self.derivative(code, a, f"vmul({old}, {dv})", width)
-                self.store("deltas", source + start, back)
-                new = self.update(old, f"vmul({a}, {dv})", layer.w + start, width)
-                self.store("theta", layer.w + start, new)
+                self.store("deltas", _plus(source, offset), back)
+                new = self.update(old, f"vmul({a}, {dv})", _plus(layer.w, offset), width)
+                self.store("theta", _plus(layer.w, offset), new)
+
+            self.over_blocks(layer.fan_in, one)
             self._update_bias(layer)
             return
-        held = len(layer.chunks) <= self.fused_tile
-        dnames = {}
-        if held:
-            for start, width in layer.chunks:
-                dnames[start] = self.fresh("d")
-                w(f"{dnames[start]} = {self.load('deltas', layer.unit + start, width)}")
-
-        def delta(start, width):
-            return dnames[start] if held else self.load("deltas", layer.unit + start, width)
-
         # Plain SGD leaves the rows of inactive ReLUs alone: their gradient and
         # their delta are zero. The deltas start at zero and only active rows
         # are visited. (A stateful optimizer updates every row.)
         skip = self.plain and self._skips_inactive(previous)
         if skip:
-            for start, width in previous.chunks:
-                self.store("deltas", source + start, self.splat(self.c(0.0), width))
+            zero = self.c(0.0)
+            self.over_blocks(
+                previous.fan_out,
+                lambda o, n: self.store("deltas", _plus(source, o), self.splat(zero, n)),
+            )
+        held = len(layer.chunks) <= self.fused_tile
+        chunks = self.merge(layer.chunks)
+        dnames = []
+        if held:
+            for start, width in chunks:
+                dnames.append(self.fresh("d"))
+                w(f"{dnames[-1]} = {self.load('deltas', layer.unit + start, width)}")
 
-        def body():
+        def scale(dot):
+            if skip and code == RELU:
+                return dot
+            return f"({dot}) * derivative_scalar({code}, ai)"
+
+        def row_update(old, delta, offset, width):
+            if self.plain:
+                return f"vfma({self.splat('nlr * ai', width)}, {delta}, {old})"
+            gradient = f"vmul({self.splat('ai', width)}, {delta})"
+            return self.update(old, gradient, _plus("wrow", offset), width)
+
+        def held_body():
             w(f"wrow = {layer.w} + i * {layer.fan_out}")
             w(f"ai = acts[{source} + i]")
-            rows = {}
-            for start, width in layer.chunks:
-                rows[start] = self.fresh("w")
-                w(f"{rows[start]} = {self.load('theta', f'wrow + {start}', width)}")
-            dots = [
-                f"vsum(vmul({rows[start]}, {delta(start, width)}))" for start, width in layer.chunks
-            ]
-            dot = " + ".join(dots)
-            if skip and code == RELU:
-                w(f"deltas[{source} + i] = {dot}")
-            else:
-                w(f"deltas[{source} + i] = ({dot}) * derivative_scalar({code}, ai)")
-            for start, width in layer.chunks:
-                if self.plain:
-                    new = (
-                        f"vfma({self.splat('nlr * ai', width)}, {delta(start, width)}, "
-                        f"{rows[start]})"
-                    )
-                else:
-                    gradient = f"vmul({self.splat('ai', width)}, {delta(start, width)})"
-                    new = self.update(rows[start], gradient, f"wrow + {start}", width)
-                self.store("theta", f"wrow + {start}", new)
+            rows = []
+            for start, width in chunks:
+                rows.append(self.fresh("w"))
+                w(f"{rows[-1]} = {self.load('theta', _plus('wrow', start), width)}")
+            dot = " + ".join(f"vsum(vmul({r}, {d}))" for r, d in zip(rows, dnames, strict=True))
+            w(f"deltas[{source} + i] = {scale(dot)}")
+            for (start, width), old, d in zip(chunks, rows, dnames, strict=True):
+                self.store("theta", _plus("wrow", start), row_update(old, d, start, width))
 
+        def streamed_body():
+            # Too many vectors to hold the deltas: one pass over the row, its dot
+            # product accumulated in a vector while each piece is updated.
+            w(f"wrow = {layer.w} + i * {layer.fan_out}")
+            w(f"ai = acts[{source} + i]")
+            acc = self.fresh("acc")
+            big = max(self.V, min(64, self.V * BLOCK_VECTORS))
+            w(f"{acc} = {self.splat(self.c(0.0), big)}")
+            tails = []
+
+            def one(offset, width):
+                old, d = self.fresh("w"), self.fresh("d")
+                w(f"{old} = {self.load('theta', _plus('wrow', offset), width)}")
+                w(f"{d} = {self.load('deltas', _plus(layer.unit, offset), width)}")
+                if width == big:
+                    w(f"{acc} = vfma({old}, {d}, {acc})")
+                else:
+                    tails.append(self.fresh("tail"))
+                    w(f"{tails[-1]} = vsum(vmul({old}, {d}))")
+                self.store("theta", _plus("wrow", offset), row_update(old, d, offset, width))
+
+            self.over_blocks(layer.fan_out, one)
+            dot = " + ".join([f"vsum({acc})", *tails])
+            w(f"deltas[{source} + i] = {scale(dot)}")
+
+        body = held_body if held else streamed_body
         if skip:
-            self._over_nonzero("acts", [str(source)], layer.fan_in, body)
+            self._over_nonzero("acts", [source], layer.fan_in, body)
         else:
             self._over_all(layer.fan_in, body)
-        self._update_bias(layer, dnames)
+        self._update_bias(layer, list(zip(chunks, dnames, strict=True)) if held else None)
 
-    def _update_bias(self, layer, dnames=None):
+    def _update_bias(self, layer, held=None):
+        """Emit the update of ``layer``'s bias from its deltas (``held``: their vector names)."""
         w = self.w
-        for start, width in layer.chunks:
+
+        def one(offset, width, d=None):
             old = self.fresh("b")
-            w(f"{old} = {self.load('theta', layer.b + start, width)}")
-            if dnames and start in dnames:
-                d = dnames[start]
-            else:
-                d = self.load("deltas", layer.unit + start, width)
-            new = self.update(old, d, layer.b + start, width)
-            self.store("theta", layer.b + start, new)
+            w(f"{old} = {self.load('theta', _plus(layer.b, offset), width)}")
+            if d is None:
+                d = self.load("deltas", _plus(layer.unit, offset), width)
+            new = self.update(old, d, _plus(layer.b, offset), width)
+            self.store("theta", _plus(layer.b, offset), new)
+
+        if held:
+            for (start, width), d in held:
+                one(start, width, d)
+        else:
+            self.over_blocks(layer.fan_out, one)
 
     def backward_first(self, layer):
         """Emit the first layer's update without pipelining: every row, from ``X[row]``."""
@@ -925,37 +1195,66 @@ class _Generator:
         if layer.column:
             w(f"d = deltas[{layer.unit}]")
             w("xbase = row * n_inputs")
-            for start, width in layer.in_chunks:
-                x = self.load("XF", f"xbase + {start}", width)
+
+            def one(offset, width):
+                x = self.load("XF", _plus("xbase", offset), width)
                 old = self.fresh("w")
-                w(f"{old} = {self.load('theta', layer.w + start, width)}")
-                new = self.update(
-                    old, f"vmul({x}, {self.splat('d', width)})", layer.w + start, width
-                )
-                self.store("theta", layer.w + start, new)
+                w(f"{old} = {self.load('theta', _plus(layer.w, offset), width)}")
+                gradient = f"vmul({x}, {self.splat('d', width)})"
+                new = self.update(old, gradient, _plus(layer.w, offset), width)
+                self.store("theta", _plus(layer.w, offset), new)
+
+            self.over_blocks(layer.fan_in, one)
             self._update_bias(layer)
             return
-        for tile in self.tiles(layer.chunks, self.fused_tile):
-            dnames = {}
-            for start, width in tile:
-                dnames[start] = self.fresh("d")
-                w(f"{dnames[start]} = {self.load('deltas', layer.unit + start, width)}")
 
-            def body(tile=tile, dnames=dnames):
+        def tile(chunks):
+            dnames = self._load_deltas(layer, chunks)
+
+            def body():
                 w(f"wrow = {layer.w} + i * {layer.fan_out}")
                 w("xi = X[row, i]")
-                for start, width in tile:
+                for (start, width), d in zip(chunks, dnames, strict=True):
                     old = self.fresh("w")
-                    w(f"{old} = {self.load('theta', f'wrow + {start}', width)}")
+                    w(f"{old} = {self.load('theta', _plus('wrow', start), width)}")
                     if self.plain:
-                        new = f"vfma({self.splat('nlr * xi', width)}, {dnames[start]}, {old})"
+                        new = f"vfma({self.splat('nlr * xi', width)}, {d}, {old})"
                     else:
-                        gradient = f"vmul({self.splat('xi', width)}, {dnames[start]})"
-                        new = self.update(old, gradient, f"wrow + {start}", width)
-                    self.store("theta", f"wrow + {start}", new)
+                        gradient = f"vmul({self.splat('xi', width)}, {d})"
+                        new = self.update(old, gradient, _plus("wrow", start), width)
+                    self.store("theta", _plus("wrow", start), new)
 
             self._over_all(layer.fan_in, body)
+
+        if self.streams(layer.fan_out, self.fused_tile):
+
+            def one(offset, width):
+                old = self.fresh("w")
+                d = self.load("deltas", _plus(layer.unit, offset), width)
+                w(f"{old} = {self.load('theta', _plus('wrow', offset), width)}")
+                if self.plain:
+                    new = f"vfma({self.splat('nlr * xi', width)}, {d}, {old})"
+                else:
+                    gradient = f"vmul({self.splat('xi', width)}, {d})"
+                    new = self.update(old, gradient, _plus("wrow", offset), width)
+                self.store("theta", _plus("wrow", offset), new)
+
+            def rows():
+                w(f"wrow = {layer.w} + i * {layer.fan_out}")
+                w("xi = X[row, i]")
+                self.over_blocks(layer.fan_out, one)
+
+            self._over_all(layer.fan_in, rows)
+        else:
+            self.over_tiles(layer.fan_out, self.fused_tile, tile)
         self._update_bias(layer)
+
+    def _load_deltas(self, layer, chunks):
+        names = []
+        for start, width in chunks:
+            names.append(self.fresh("d"))
+            self.w(f"{names[-1]} = {self.load('deltas', _plus(layer.unit, start), width)}")
+        return names
 
     def backward_first_pipelined(self, layer):
         """Emit the first layer's update fused with the next sample's forward pass.
@@ -971,35 +1270,72 @@ class _Generator:
         self._update_bias(layer)
         w("xbase = row * n_inputs")
         w("nbase = nxt * n_inputs")
-        for tile in self.tiles(layer.chunks, self.fused_tile):
-            dnames = {}
-            for start, width in tile:
-                dnames[start] = self.fresh("d")
-                w(f"{dnames[start]} = {self.load('deltas', layer.unit + start, width)}")
-            sums = self._start_sums(layer, tile)
 
-            def body(tile=tile, dnames=dnames, sums=sums):
+        def tile(chunks):
+            dnames = self._load_deltas(layer, chunks)
+            sums = self._start_sums(layer, chunks)
+
+            def body():
                 w(f"wrow = {layer.w} + i * {layer.fan_out}")
                 w("xi = X[row, i]")
                 w("xn = X[nxt, i]")
-                for start, width in tile:
+                for (start, width), d, total in zip(chunks, dnames, sums, strict=True):
                     old = self.fresh("w")
-                    w(f"{old} = {self.load('theta', f'wrow + {start}', width)}")
+                    w(f"{old} = {self.load('theta', _plus('wrow', start), width)}")
                     if self.plain:
                         new = self.fresh("u")
-                        w(f"{new} = vfma({self.splat('nlr * xi', width)}, {dnames[start]}, {old})")
+                        w(f"{new} = vfma({self.splat('nlr * xi', width)}, {d}, {old})")
                     else:
-                        gradient = f"vmul({self.splat('xi', width)}, {dnames[start]})"
-                        new = self.update(old, gradient, f"wrow + {start}", width)
-                    self.store("theta", f"wrow + {start}", new)
-                    w(f"{sums[start]} = vfma({self.splat('xn', width)}, {new}, {sums[start]})")
+                        gradient = f"vmul({self.splat('xi', width)}, {d})"
+                        new = self.update(old, gradient, _plus("wrow", start), width)
+                    self.store("theta", _plus("wrow", start), new)
+                    w(f"{total} = vfma({self.splat('xn', width)}, {new}, {total})")
 
             if self.plain and layer.fan_in >= WIDE_INPUT:
                 self._over_nonzero("XF", ["xbase", "nbase"], layer.fan_in, body)
             else:
                 self._over_all(layer.fan_in, body)
-            for start, _ in tile:
-                self.store("acts", layer.unit + start, sums[start])
+            for (start, _), total in zip(chunks, sums, strict=True):
+                self.store("acts", _plus(layer.unit, start), total)
+
+        if not self.streams(layer.fan_out, self.fused_tile):
+            self.over_tiles(layer.fan_out, self.fused_tile, tile)
+            return
+        # Whole rows: the next sample's sums start from the updated bias, in acts.
+        unit = layer.unit
+        self.over_blocks(
+            layer.fan_out,
+            lambda o, n: self.store(
+                "acts", _plus(unit, o), self.load("theta", _plus(layer.b, o), n)
+            ),
+        )
+
+        def one(offset, width):
+            old = self.fresh("w")
+            w(f"{old} = {self.load('theta', _plus('wrow', offset), width)}")
+            d = self.load("deltas", _plus(unit, offset), width)
+            if self.plain:
+                new = self.fresh("u")
+                w(f"{new} = vfma({self.splat('nlr * xi', width)}, {d}, {old})")
+            else:
+                gradient = f"vmul({self.splat('xi', width)}, {d})"
+                new = self.update(old, gradient, _plus("wrow", offset), width)
+            self.store("theta", _plus("wrow", offset), new)
+            total = self.load("acts", _plus(unit, offset), width)
+            self.store(
+                "acts", _plus(unit, offset), f"vfma({self.splat('xn', width)}, {new}, {total})"
+            )
+
+        def rows():
+            w(f"wrow = {layer.w} + i * {layer.fan_out}")
+            w("xi = X[row, i]")
+            w("xn = X[nxt, i]")
+            self.over_blocks(layer.fan_out, one)
+
+        if self.plain and layer.fan_in >= WIDE_INPUT:
+            self._over_nonzero("XF", ["xbase", "nbase"], layer.fan_in, rows)
+        else:
+            self._over_all(layer.fan_in, rows)
 
     # ------------------------------------------------------------ register mode
 

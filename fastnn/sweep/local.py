@@ -104,7 +104,7 @@ def train_group(
     n_rows = X.shape[0]
     if batch == 1:
         hyper = first.optimizer.hyper_vector(architecture.dtype)
-        loop = sample_loop(_template(first), first.optimizer.code, hyper, n_rows)
+        loop = sample_loop(_template(first), first.optimizer.code, hyper, n_rows, first.epochs)
         single, many = loop.train_epoch, loop.train_models
     else:
         kernels = BACKENDS[first.backend]

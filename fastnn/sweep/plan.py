@@ -368,10 +368,10 @@ def _check_width(name, array, n_inputs):
 def _group_key(trial: Trial, n_rows: int) -> tuple[Any, ...]:
     """What networks must share to train in one kernel call."""
     architecture, opt = trial.architecture, trial.optimizer
-    spec = None
+    loop_key = None
     if trial.batch_size == 1:
         hyper = opt.hyper_vector(architecture.dtype)
-        spec = codegen.sample_loop(
+        loop_key = codegen.sample_loop(
             BACKENDS[trial.backend],
             architecture.sizes,
             architecture.layout,
@@ -383,7 +383,8 @@ def _group_key(trial: Trial, n_rows: int) -> tuple[Any, ...]:
             backend=trial.backend,
             n_rows=n_rows,
             dropout=architecture.dropout,
-        ).spec
+            epochs=trial.epochs,
+        ).key
     return (
         trial.backend,
         architecture.layout.tobytes(),
@@ -391,7 +392,7 @@ def _group_key(trial: Trial, n_rows: int) -> tuple[Any, ...]:
         architecture.dtype.name,
         trial.batch_size,
         opt.code,
-        spec,
+        loop_key,
     )
 
 

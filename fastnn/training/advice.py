@@ -64,10 +64,9 @@ def at_chance(history: History, architecture: Architecture, n_rows: int) -> bool
     classes = architecture.sizes[-1]
     if n_rows < max(CHANCE_MIN_ROWS, 10 * classes):
         return False
-    return (
-        history.train_acc[-1] <= CHANCE_FACTOR / classes
-        and history.loss[-1] >= CHANCE_LOSS_FRACTION * math.log(classes)
-    )
+    return history.train_acc[-1] <= CHANCE_FACTOR / classes and history.loss[
+        -1
+    ] >= CHANCE_LOSS_FRACTION * math.log(classes)
 
 
 def warn_if_at_chance(history: History, architecture: Architecture, n_rows: int) -> None:

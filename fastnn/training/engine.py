@@ -81,9 +81,9 @@ def allocate_member(
 
 
 def sample_loop(
-    network: NetworkState, opt_code: int, hyper: NDArray[Any], n_rows: int
+    network: NetworkState, opt_code: int, hyper: NDArray[Any], n_rows: int, epochs: int = 1
 ) -> codegen.SampleLoop:
-    """Return the per-sample loop (generic or generated) of a fit of ``n_rows`` rows."""
+    """Return the per-sample loop (generic or generated) of a fit of ``n_rows`` x ``epochs``."""
     architecture = network.architecture
     return codegen.sample_loop(
         network.kernels,
@@ -97,6 +97,7 @@ def sample_loop(
         backend=network.backend,
         n_rows=n_rows,
         dropout=architecture.dropout,
+        epochs=epochs,
     )
 
 
@@ -166,24 +167,39 @@ class EpochRunner:
         optimizer: Optimizer,
         n_rows: int,
         schedule: Any = None,
+        epochs: int = 1,
     ) -> None:
         self.network, self.optimizer, self.schedule = network, optimizer, schedule
-        self.batch_size, self.n_rows = batch_size, n_rows
+        self.batch_size, self.n_rows, self.epochs = batch_size, n_rows, epochs
         self.group = group_for(network, optimizer, batch_size, X, T)
         self.n_steps = steps_per_epoch(n_rows, batch_size)
         # Work buffers once per fit; the optimizer's arrays are bound anew each epoch.
         self.member = member_for(network, optimizer, batch_size, np.arange(n_rows), schedule)
 
+    def _loop(self, hyper: NDArray[Any]) -> tuple[Any, str]:
+        """The kernel of this fit's epochs, and what it is (for a message)."""
+        if self.batch_size == 1:
+            loop = sample_loop(self.network, self.optimizer.code, hyper, self.n_rows, self.epochs)
+            return loop.train_epoch, loop.description
+        dtype = self.network.architecture.dtype.name
+        return self.network.kernels.train_epoch_batch, f"fastnn's mini-batch loop for {dtype}"
+
     def _prepare(self, order: NDArray[Any]) -> tuple[Any, Member]:
         """The kernel and the member of this epoch, checked at the one boundary before it runs."""
         state, hyper, step = optimizer_arrays(self.optimizer, self.network, self.schedule)
         member = self.member._replace(state=state, hyper=hyper, step=step, order=order)
-        if self.batch_size == 1:
-            loop = sample_loop(self.network, self.optimizer.code, member.hyper, self.n_rows)
-            kernel = loop.train_epoch
-        else:
-            kernel = self.network.kernels.train_epoch_batch
-        return kernel, member
+        return self._loop(member.hyper)[0], member
+
+    def compile_ahead(self, watch: codegen.CompileWatch) -> None:
+        """Compile (or load) this fit's loop now, under ``watch``, before the epochs' clock."""
+        if self.network.backend != "numba":
+            return
+        kernel, member = self._prepare(self.member.order)
+        description = self._loop(member.hyper)[1]
+        empty = member._replace(
+            order=member.order[:0], losses=member.losses[:0], correct=member.correct[:0]
+        )
+        watch.run(description, kernel, lambda: kernel(self.group, empty))
 
     def epoch(self, order: NDArray[Any], epoch: int, bar: Any = None) -> tuple[NDArray[Any], float]:
         """Train one epoch in ``order``; return (per-step losses, correct count).

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from fastnn import kernels
+from fastnn import codegen, kernels
 from fastnn import optimizers as optimizers_module
+from fastnn.network import inference
 from fastnn.network.state import NetworkState
 from fastnn.training.advice import blas_threads, warn_if_at_chance, warn_if_unscaled
 from fastnn.training.control import Callbacks, Control, EarlyStopping, epoch_line, progress_bar
@@ -88,7 +90,19 @@ def fit(
         # One BLAS thread by default: the same bits everywhere, and no collapse when
         # BLAS threads and other work share the cores (docs/training.md).
         with blas_threads(control.blas_threads):
-            run = EpochRunner(network, X, T, batch_size, optimizer, n_rows, schedule)
+            run = EpochRunner(network, X, T, batch_size, optimizer, n_rows, schedule, epochs)
+            # Compile (or load) what the epochs run before the first one starts its clock,
+            # saying so when that is a compile: epoch times and samples/s count training.
+            with codegen.CompileWatch(_compile_notice(control.verbose, progress)) as compiling:
+                run.compile_ahead(compiling)
+                if validation is not None and network.backend == "numba":
+                    compiling.run(
+                        f"fastnn's validation pass for {architecture.dtype.name}",
+                        kernels.predict,
+                        lambda: inference.loss_and_correct(
+                            network, validation[0][:1], validation[1][:1]
+                        ),
+                    )
             watch = EarlyStopping(control, network, optimizer) if control.early_stopping else None
             callbacks.train_begin()
             for epoch in range(1, epochs + 1):
@@ -133,6 +147,15 @@ def attach_history(error: BaseException, history: History) -> None:
     """Set ``error.history`` to the History of the epochs completed before ``error``."""
     with contextlib.suppress(AttributeError, TypeError):
         error.history = history  # type: ignore[attr-defined]
+
+
+def _compile_notice(verbose: Any, progress: bool) -> Any:
+    """Where the "compiling ..." line goes: stdout with ``verbose``, stderr with a bar."""
+    if verbose:
+        return lambda line: print(line, flush=True)
+    if progress:
+        return lambda line: print(line, file=sys.stderr, flush=True)
+    return None
 
 
 def checked_validation_data(
