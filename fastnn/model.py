@@ -290,8 +290,9 @@ class MLP(NetworkModel):
 
         Over rows, the weights of ``fit(X, y, batch_size=1, shuffle=False)`` bit for
         bit, when that fit runs the same loop (always with ``specialise`` True or
-        False; "auto" switches fits of ``fastnn.codegen.SPECIALISE_MIN_ROWS`` rows
-        or more to the generated loop, equal to float rounding). ``y``: a class
+        False; "auto" switches fits whose rows times epochs reach the layout's
+        break-even, ``fastnn.codegen.break_even_samples``, to the generated loop,
+        equal to float rounding). ``y``: a class
         label or one-hot row (softmax), values in [0, 1] (sigmoid), values
         (identity). ``optimizer``: an optimizer object, else ``optimizer_``, else
         ``SGD(lr=0.01)``; bound once, checked again only when it changes.

@@ -57,8 +57,8 @@ def progressive_val_score(
     same weights bit for bit), each row scored by the loop's forward pass before
     its update. So it equals a Python loop of ``net.predict_one(x)`` (scored) and
     ``net.learn_one(x, t)`` over the rows whenever ``learn_one`` runs the same
-    loop (``specialise`` True or False, or fewer than
-    ``fastnn.codegen.SPECIALISE_MIN_ROWS`` rows), else to float rounding; the
+    loop (``specialise`` True or False, or fewer rows than the layout's break-even,
+    ``fastnn.codegen.break_even_samples``), else to float rounding; the
     predictions are ``predict_one``'s to float rounding.
 
     Parameters

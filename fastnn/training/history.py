@@ -8,7 +8,7 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["History", "bucket_means", "merge_pairs"]
+__all__ = ["History", "bucket_means", "merge_groups"]
 
 
 def bucket_means(values: NDArray[np.float64], stride: int) -> NDArray[np.float64]:
@@ -23,18 +23,23 @@ def bucket_means(values: NDArray[np.float64], stride: int) -> NDArray[np.float64
     return means
 
 
-def merge_pairs(points: NDArray[np.float64], n_steps: int, stride: int) -> NDArray[np.float64]:
-    """Points that each average ``stride`` of an epoch's ``n_steps`` steps, merged in pairs.
+def merge_groups(
+    points: NDArray[np.float64], n_steps: int, stride: int, factor: int
+) -> NDArray[np.float64]:
+    """Merge the points of an epoch of ``n_steps`` steps, ``factor`` points to one.
 
     Each point is the mean of ``stride`` steps but the last, which holds the rest;
-    the merged points average ``2 * stride`` steps, weighted by how many each held.
+    a merged point is the mean of the steps its ``factor`` points held (weighted by
+    how many each held), so it averages ``factor * stride`` steps.
     """
     counts = np.full(len(points), float(stride))
     counts[-1] = n_steps - stride * (len(points) - 1)
     sums = points * counts
-    if len(points) % 2:
-        sums, counts = np.append(sums, 0.0), np.append(counts, 0.0)
-    return sums.reshape(-1, 2).sum(axis=1) / counts.reshape(-1, 2).sum(axis=1)
+    padding = -len(points) % factor
+    if padding:
+        sums = np.append(sums, np.zeros(padding))
+        counts = np.append(counts, np.zeros(padding))
+    return sums.reshape(-1, factor).sum(axis=1) / counts.reshape(-1, factor).sum(axis=1)
 
 
 @dataclass
@@ -107,23 +112,28 @@ class History:
         self.epoch_steps.append(n_steps)
         if self.step_limit <= 0:
             return
-        self.step_losses.append(bucket_means(step_losses, self.step_stride))
-        longest = max(self.epoch_steps)
-        while (
-            sum(len(points) for points in self.step_losses) > self.step_limit
-            and self.step_stride < longest
-        ):
-            steps = self.epoch_steps[-len(self.step_losses) :]
-            # A History built by hand may hold points without their epochs' counts.
-            missing = len(self.step_losses) - len(steps)
-            steps = [
-                len(points) * self.step_stride for points in self.step_losses[:missing]
-            ] + steps
+        steps = self.epoch_steps[-len(self.step_losses) - 1 : -1] if self.step_losses else []
+        # A History built by hand may hold points without their epochs' counts.
+        missing = len(self.step_losses) - len(steps)
+        steps = [len(points) * self.step_stride for points in self.step_losses[:missing]] + steps
+        # The smallest stride (the current one doubled as often as needed) at which the
+        # record and this epoch fit, found first, so that each point is averaged once:
+        # halving a million-step record three times over cost more than the epoch.
+        stride, longest = self.step_stride, max(self.epoch_steps)
+
+        def points_at(stride: int) -> int:
+            return sum(-(-count // stride) for count in [*steps, n_steps])
+
+        while points_at(stride) > self.step_limit and stride < longest:
+            stride *= 2
+        if stride != self.step_stride:
+            factor = stride // self.step_stride
             self.step_losses = [
-                merge_pairs(points, count, self.step_stride)
+                merge_groups(points, count, self.step_stride, factor)
                 for points, count in zip(self.step_losses, steps, strict=True)
             ]
-            self.step_stride *= 2
+        self.step_losses.append(bucket_means(step_losses, stride))
+        self.step_stride = stride
 
     @property
     def step_positions(self) -> NDArray[np.float64]:
