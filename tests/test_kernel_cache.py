@@ -117,6 +117,18 @@ def test_cache_files_are_named_by_what_they_hold(tmp_path, monkeypatch):
     assert path.read_text() == text
 
 
+def test_the_fingerprint_hashes_every_module_that_writes_the_loops():
+    # A change to any room of the generator must give the generated modules new
+    # files; the rooms that do not write loop text (cache, policy) need not.
+    codegen = ROOT / "fastnn" / "codegen"
+    writers = set(codegen.glob("*.py")) - {
+        codegen / name for name in ("__init__.py", "cache.py", "policy.py")
+    }
+    assert {path.resolve() for path in generator.source_files()} == {
+        path.resolve() for path in writers
+    }
+
+
 @pytest.mark.parametrize(
     "sizes, hidden, output, dtype, optimizer",
     [

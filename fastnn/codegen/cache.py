@@ -129,7 +129,7 @@ def spec_for(sizes, layout, loss_code, dtype, opt_code, hyper):
 
 @functools.cache
 def _fingerprint():
-    """A hash of every kernel source file, and of the Numba and llvmlite versions.
+    """A hash of every kernel and generator source file, and of the Numba and llvmlite versions.
 
     Numba's cache of a generated module is keyed on that file alone, not on the
     kernels it calls (``sample_loss_delta``, the intrinsics); putting this
@@ -138,7 +138,7 @@ def _fingerprint():
     kernels.
     """
     digest = hashlib.sha256(f"numba {numba.__version__} llvmlite {llvmlite.__version__}".encode())
-    for path in [*sorted(Path(kernels.__file__).parent.glob("*.py")), Path(generator.__file__)]:
+    for path in [*sorted(Path(kernels.__file__).parent.glob("*.py")), *generator.source_files()]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
