@@ -1,7 +1,7 @@
 """The one decorator every compiled kernel goes through.
 
 Compiled code is cached on disk so that a second process skips compiling, by
-:class:`fastnn.kernels._cache.KernelCache` rather than Numba's own ``cache=True``:
+:class:`fastnn.kernels.disk_cache.KernelCache` rather than Numba's own ``cache=True``:
 the same files, but in a directory chosen at the first compile (never at import),
 only where it can be trusted, and with every failure (no usable directory, a
 corrupt entry, a full disk) turned into a warning and a compile in memory.
@@ -13,7 +13,7 @@ loss and stop.
 
 import numba
 
-from ._cache import KernelCache
+from .disk_cache import KernelCache
 
 FASTMATH_FLAGS = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 

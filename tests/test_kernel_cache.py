@@ -2,7 +2,7 @@
 
 Two caches hold compiled code between processes: fastnn's directory of generated
 per-layout modules (:mod:`fastnn.codegen.cache`) and Numba's cache of machine code,
-for the package's kernels and for those modules (:mod:`fastnn.kernels._cache`). A
+for the package's kernels and for those modules (:mod:`fastnn.kernels.disk_cache`). A
 directory or an entry that cannot be used costs a compile and one warning, never a
 failure, and nothing is loaded from a place another user could have written.
 
@@ -26,7 +26,7 @@ import pytest
 from fastnn import MLP, optimizers
 from fastnn.codegen import cache as loop_cache
 from fastnn.codegen import generator
-from fastnn.kernels import _cache
+from fastnn.kernels import disk_cache
 
 ROOT = Path(__file__).resolve().parent.parent
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -221,18 +221,18 @@ def filled_numba(filled, tmp_path):
 
 def test_trusted_directories_are_private_real_directories(tmp_path):
     mine = tmp_path / "mine"
-    assert _cache.private_directory(str(mine)) is None
+    assert disk_cache.private_directory(str(mine)) is None
     assert stat.S_IMODE(os.stat(mine).st_mode) == 0o700
     shared = tmp_path / "shared"
     shared.mkdir()
     shared.chmod(0o777)
-    assert "other users" in _cache.trusted_directory(str(shared))
+    assert "other users" in disk_cache.trusted_directory(str(shared))
     link = tmp_path / "link"
     link.symlink_to(mine)
-    assert "symbolic link" in _cache.trusted_directory(str(link))
+    assert "symbolic link" in disk_cache.trusted_directory(str(link))
     plain = tmp_path / "file"
     plain.write_text("")
-    assert "not a directory" in _cache.trusted_directory(str(plain))
+    assert "not a directory" in disk_cache.trusted_directory(str(plain))
 
 
 def test_a_world_writable_fallback_in_tmp_is_never_used(filled, tmp_path):
@@ -300,11 +300,19 @@ def test_corrupt_numba_cache_entries_are_removed_and_compiled_again(filled, tmp_
     indexes = sorted((tmp_path / "numba").rglob("*.nbi"))
     data = sorted((tmp_path / "numba").rglob("*.nbc"))
     assert len(indexes) >= 3 and len(data) >= 3
-    # an empty index, a truncated one, garbage in a data file, a data file cut short
-    indexes[0].write_bytes(b"")
-    indexes[1].write_bytes(indexes[1].read_bytes()[:20])
-    data[0].write_bytes(b"\x80\x05junk")
-    data[1].write_bytes(data[1].read_bytes()[: len(data[1].read_bytes()) // 2])
+    # Every entry broken, by turns: an empty index, a truncated one, garbage in the data
+    # files of an intact index, data files cut short: whichever entries the fit loads
+    # are broken, one way or another.
+    for number, index in enumerate(indexes):
+        stem = index.name[: -len(".nbi")]
+        entries = sorted(index.parent.glob(f"{stem}.*.nbc"))
+        if number % 4 == 0:
+            index.write_bytes(b"")
+        elif number % 4 == 1:
+            index.write_bytes(index.read_bytes()[:20])
+        for entry in entries if number % 4 >= 2 else []:
+            whole = entry.read_bytes()
+            entry.write_bytes(b"\x80\x05junk" if number % 4 == 2 else whole[: len(whole) // 2])
     first = run_python(FIT, env)
     assert_trained(first)
     found = warnings_of(first)

@@ -28,7 +28,7 @@ import numpy as np
 from fastnn.codegen import cache, policy
 from fastnn.codegen.generator import Spec
 from fastnn.codegen.policy import break_even_samples, compile_seconds_estimate
-from fastnn.kernels._cache import KernelCacheWarning
+from fastnn.kernels.disk_cache import KernelCacheWarning
 
 __all__ = [
     "CompileWatch",

@@ -11,7 +11,7 @@ built once per layout and machine:
   text, a symbolic link) is replaced, never written through;
 - the module is run from the text fastnn holds, never from the file or from a
   ``.pyc``: the file exists only so that Numba can key its disk cache on it
-  (:mod:`fastnn.kernels._cache`, which also decides where that cache goes);
+  (:mod:`fastnn.kernels.disk_cache`, which also decides where that cache goes);
 - modules stay in memory for the life of the process.
 
 The cache directory is ``$FASTNN_KERNEL_CACHE`` if set, else
@@ -19,7 +19,7 @@ The cache directory is ``$FASTNN_KERNEL_CACHE`` if set, else
 it is trusted: a directory (not a symbolic link) owned by this user (or root) that
 no other user can write; fastnn creates it private (0700). Otherwise, or if it
 cannot be written, modules go to a private temporary directory removed at exit, and
-one :class:`~fastnn.kernels._cache.KernelCacheWarning` says why. Deleting the cache
+one :class:`~fastnn.kernels.disk_cache.KernelCacheWarning` says why. Deleting the cache
 directory is always safe.
 """
 
@@ -41,7 +41,7 @@ import numba
 
 from fastnn import kernels
 from fastnn.codegen import generator
-from fastnn.kernels import _cache, codes
+from fastnn.kernels import codes, disk_cache
 from fastnn.kernels._simd import register_bits
 
 __all__ = ["cache_directory", "kernel_for", "location_of", "module_for", "spec_for"]
@@ -70,7 +70,7 @@ def _configured_directory():
     configured = os.environ.get("FASTNN_KERNEL_CACHE")
     if configured:
         return Path(configured), f"FASTNN_KERNEL_CACHE={configured}"
-    root = _cache.user_cache_root()
+    root = disk_cache.user_cache_root()
     if root is None:
         return None, "~/.cache (no home directory)"
     return Path(root) / "kernels", str(Path(root) / "kernels")
@@ -87,14 +87,14 @@ def cache_directory():
     pathlib.Path
     """
     path, what = _configured_directory()
-    reason = "there is none" if path is None else _cache.private_directory(path)
+    reason = "there is none" if path is None else disk_cache.private_directory(path)
     if reason is None and not os.access(path, os.W_OK | os.X_OK):
         reason = "not writable"
         if any(path.glob("fastnn_*.py")):
             return path  # a read-only cache filled in advance: _import uses what is there
     if reason is None:
         return path
-    _cache.warn_once(
+    disk_cache.warn_once(
         ("kernel directory", what),
         f"fastnn: cannot keep generated kernels in {what} ({reason}); they go to a private "
         "temporary directory for this session and are compiled again in the next one",
@@ -208,7 +208,7 @@ def _place(spec, text):
     except OSError as error:
         if directory == _session.get("path"):
             raise
-        _cache.warn_once(
+        disk_cache.warn_once(
             ("write", str(directory), error.errno),
             f"fastnn: cannot write generated kernels to {directory} ({error.strerror or error}); "
             "they go to a private temporary directory for this session",
@@ -227,7 +227,7 @@ def _import(spec):
         return sys.modules[module_name]
     # Run the text held here, not what is on disk: no .pyc, no file swapped since.
     code = compile(text, str(path), "exec")
-    _cache.register_source(str(path), text)
+    disk_cache.register_source(str(path), text)
     module = types.ModuleType(module_name)
     module.__file__ = str(path)
     sys.modules[module_name] = module
@@ -246,7 +246,7 @@ def location_of(kernel):
         source = inspect.getfile(function)
     except TypeError:
         return "kept in memory"
-    return _cache.cache_location(source)
+    return disk_cache.cache_location(source)
 
 
 def module_for(spec):
