@@ -141,7 +141,7 @@ def main(argv=None):
         NUMBA_CACHE_DIR=str(VENV / "numba-cache"),
         FASTNN_KERNEL_CACHE=str(VENV / "fastnn-kernels"),
     )
-    command = [venv_python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    command = [venv_python, "-m", "pytest", "-q", "-n", "auto", "-p", "no:cacheprovider"]
     skipped = ALWAYS_SKIPS if args.all else ALWAYS_SKIPS + CI_SKIPS
     command += [f"--ignore={path}" for path in skipped]
     command += args.pytest_args

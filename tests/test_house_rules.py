@@ -100,18 +100,14 @@ def _python_function(kernel):
     return getattr(kernel, "py_func", kernel)
 
 
-def _twin_pairs():
-    for name in kernels.KERNEL_NAMES:
-        yield name, _python_function(getattr(kernels, name)), getattr(reference, name)
-
-
 def _parameters(function):
     return list(inspect.signature(function).parameters)
 
 
-@pytest.mark.parametrize("name, kernel, twin", list(_twin_pairs()), ids=lambda v: str(v)[:40])
-def test_every_kernel_has_a_twin_of_the_same_signature(name, kernel, twin):
-    assert _parameters(kernel) == _parameters(twin), name
+@pytest.mark.parametrize("name", kernels.KERNEL_NAMES)
+def test_every_kernel_has_a_twin_of_the_same_signature(name):
+    kernel = _python_function(getattr(kernels, name))
+    assert _parameters(kernel) == _parameters(getattr(reference, name)), name
 
 
 def test_every_kernel_a_kernel_module_exports_has_a_twin():
