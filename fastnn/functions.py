@@ -72,8 +72,8 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from fastnn import kernels
 from fastnn.kernels import activation_derivative, activation_forward, first_non_finite
-from fastnn.kernels import softmax as _softmax_kernel
 from fastnn.kernels.codes import RELU, SIGMOID, STEP
 from fastnn.validation import check_int
 
@@ -294,7 +294,7 @@ def softmax(x: ArrayLike) -> FloatResult:
         return z.copy()
     rows = z.reshape(-1, z.shape[-1]) if z.ndim else z.reshape(1, 1)
     out = np.empty_like(rows)
-    _softmax_kernel(rows, out)
+    kernels.softmax(rows, out)
     return _result(out.reshape(z.shape))
 
 

@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from fastnn.estimators.base import BaseMLP, stochastic_only
-from fastnn.estimators.classifier import _SHARED_ATTRIBUTES, _SHARED_PARAMETERS
+from fastnn.estimators.docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS
 from fastnn.estimators.inputs import check_inputs, check_regression_targets, check_sample_weight
 from fastnn.estimators.params import REGRESSION_LOSSES
 from fastnn.estimators.scores import r2
@@ -27,10 +27,10 @@ class MLPRegressor(BaseMLP):
     loss : {{"squared_error", "poisson"}}, default "squared_error"
         Half the squared error (averaged over the outputs), with an identity
         output; or half the Poisson deviance with an exponential output (the
-        targets must then be >= 0).{_SHARED_PARAMETERS}
+        targets must then be >= 0).{SHARED_PARAMETERS}
 
     Attributes
-    ----------{_SHARED_ATTRIBUTES}
+    ----------{SHARED_ATTRIBUTES}
         With ``loss="poisson"`` its output is the log of the prediction.
 
     Raises
